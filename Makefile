@@ -1,0 +1,45 @@
+# The two quick-start commands: `make demo` (the main job) and `make test` (the whole suite).
+# Each creates .venv and installs what it needs on first use.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test check bench bench-quick graphviz clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# The `dot` program renders drawings; the Python package alone only writes DOT text.
+graphviz:
+	@command -v dot >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null; \
+	  else \
+	    echo "Graphviz's dot program is missing: sudo apt-get install graphviz (or brew install graphviz)"; exit 1; \
+	  fi; }
+
+demo: $(STAMP) graphviz
+	$(PY) demos/moons.py
+
+test: $(STAMP) graphviz
+	$(PY) -m pytest
+
+check: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+
+bench: $(STAMP)
+	$(PY) -m pip install --quiet micrograd==0.1.0
+	$(PY) bench/run.py
+
+bench-quick: $(STAMP)
+	$(PY) -m pip install --quiet micrograd==0.1.0
+	$(PY) bench/run.py --quick
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache .hypothesis

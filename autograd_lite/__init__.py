@@ -1,0 +1,40 @@
+"""autograd_lite: a scalar reverse-mode automatic-differentiation engine for learning backprop.
+
+>>> from autograd_lite import Value
+>>> x = Value(2.0, label="x")
+>>> w = Value(-3.0, label="w")
+>>> y = (x * w + 1).tanh()
+>>> y.backward()
+"""
+
+from autograd_lite.engine import (
+    Op,
+    Value,
+    dot,
+    is_grad_enabled,
+    no_grad,
+    primitive,
+    sum,
+    topological_order,
+    zero_grad,
+)
+from autograd_lite.functional import grad, hessian, hvp, value_and_grad
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Op",
+    "Value",
+    "__version__",
+    "dot",
+    "grad",
+    "hessian",
+    "hvp",
+    "is_grad_enabled",
+    "no_grad",
+    "primitive",
+    "sum",
+    "topological_order",
+    "value_and_grad",
+    "zero_grad",
+]
