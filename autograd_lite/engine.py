@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import update_wrapper
+from itertools import repeat
+from operator import attrgetter
 from typing import Final
 
 from autograd_lite import rules
@@ -27,7 +29,7 @@ class Op:
 
     __slots__ = ("args", "name", "rule")
 
-    def __init__(self, name: str, rule: Rule | None, args: tuple[float, ...] = ()) -> None:
+    def __init__(self, name: str, rule: Rule, args: tuple[float, ...] = ()) -> None:
         self.name = name
         self.rule = rule
         self.args = args
@@ -36,9 +38,14 @@ class Op:
         return f"Op({self.name!r})"
 
 
-# Leaves have no rule: a user's input or parameter, or a number that entered an expression.
-LEAF: Final = Op("", None)
-CONSTANT: Final = Op("const", None)
+def _leaf_rule(m: object, *inputs: Num) -> tuple[Num, tuple[Num, ...]]:
+    msg = "a leaf has no rule: it was not computed from anything"
+    raise TypeError(msg)
+
+
+# Leaves: a user's input or parameter, or a number that entered an expression.
+LEAF: Final = Op("", _leaf_rule)
+CONSTANT: Final = Op("const", _leaf_rule)
 
 _ADD: Final = Op("+", rules.add)
 _SUB: Final = Op("-", rules.sub)
@@ -205,60 +212,60 @@ class Value:
         return _node(out, (base, self), partials, _POW)
 
     def __neg__(self) -> Value:
-        return _apply(_NEG, (self,))
+        return _unary(_NEG, self)
 
     def __pos__(self) -> Value:
         return self
 
     def __abs__(self) -> Value:
-        return _apply(_ABS, (self,))
+        return _unary(_ABS, self)
 
     # -- functions ------------------------------------------------------------------------------
 
     def exp(self) -> Value:
         """e ** self."""
-        return _apply(_EXP, (self,))
+        return _unary(_EXP, self)
 
     def log(self) -> Value:
         """Natural logarithm; raises ValueError for an input <= 0."""
-        return _apply(_LOG, (self,))
+        return _unary(_LOG, self)
 
     def log1p(self) -> Value:
         """log(1 + self), accurate near 0; raises ValueError for an input <= -1."""
-        return _apply(_LOG1P, (self,))
+        return _unary(_LOG1P, self)
 
     def sqrt(self) -> Value:
         """Square root; raises ValueError for a negative input."""
-        return _apply(_SQRT, (self,))
+        return _unary(_SQRT, self)
 
     def sin(self) -> Value:
         """Sine (radians)."""
-        return _apply(_SIN, (self,))
+        return _unary(_SIN, self)
 
     def cos(self) -> Value:
         """Cosine (radians)."""
-        return _apply(_COS, (self,))
+        return _unary(_COS, self)
 
     def tanh(self) -> Value:
         """Hyperbolic tangent."""
-        return _apply(_TANH, (self,))
+        return _unary(_TANH, self)
 
     def sigmoid(self) -> Value:
         """Logistic sigmoid, stable for any finite input."""
-        return _apply(_SIGMOID, (self,))
+        return _unary(_SIGMOID, self)
 
     def softplus(self) -> Value:
         """log(1 + e ** self), stable for any finite input."""
-        return _apply(_SOFTPLUS, (self,))
+        return _unary(_SOFTPLUS, self)
 
     def relu(self) -> Value:
         """max(self, 0); its derivative at 0 is taken to be 0."""
-        return _apply(_RELU, (self,))
+        return _unary(_RELU, self)
 
     def leaky_relu(self, slope: float = 0.01) -> Value:
         """self for a positive input, slope * self otherwise."""
         slope = _real_or_raise(slope, "leaky_relu() slope")
-        return _apply(Op("leaky_relu", rules.leaky_relu, (slope,)), (self,))
+        return _unary(Op("leaky_relu", rules.leaky_relu, (slope,)), self)
 
     # -- gradients ------------------------------------------------------------------------------
 
@@ -309,6 +316,7 @@ class Value:
 # ---------------------------------------------------------------------------------------------
 
 _new_value: Final = object.__new__
+_data: Final = attrgetter("data")
 
 
 def _node(data: float, parents: tuple[Value, ...], partials: tuple[Num, ...], op: Op) -> Value:
@@ -329,7 +337,13 @@ def _node(data: float, parents: tuple[Value, ...], partials: tuple[Num, ...], op
 
 
 def _constant(x: float) -> Value:
-    node = Value(x)
+    """A number that entered an expression, as a leaf node."""
+    node: Value = _new_value(Value)
+    node.data = x
+    node.grad = 0.0
+    node.label = ""
+    node._parents = ()
+    node._partials = ()
     node._op = CONSTANT
     return node
 
@@ -366,11 +380,24 @@ def _as_value_or_raise(x: object, where: str) -> Value:
     return node
 
 
+def _as_values(items: tuple[object, ...], where: str) -> tuple[Value, ...]:
+    """items as nodes; the common case, all Values already, costs one quick pass."""
+    # map() runs the check in C: a generator here would cost more than the dot product itself.
+    if all(map(isinstance, items, repeat(Value))):
+        return items  # type: ignore[return-value]  # every item was checked to be a Value
+    return tuple(_as_value_or_raise(x, where) for x in items)
+
+
 def _apply(op: Op, parents: tuple[Value, ...]) -> Value:
     """Run op's rule on the parents' data and record the result as a node."""
-    assert op.rule is not None
-    out, partials = op.rule(FLOATS, *[p.data for p in parents], *op.args)
+    out, partials = op.rule(FLOATS, *map(_data, parents), *op.args)
     return _node(out, parents, partials, op)
+
+
+def _unary(op: Op, x: Value) -> Value:
+    """_apply() for one parent, the common case, without building an argument list."""
+    out, partials = op.rule(FLOATS, x.data, *op.args)
+    return _node(out, (x,), partials, op)
 
 
 def primitive(rule: Rule, *, name: str | None = None) -> Callable[..., Value]:
@@ -410,7 +437,7 @@ def primitive(rule: Rule, *, name: str | None = None) -> Callable[..., Value]:
 
 def sum(values: Iterable[Value | Scalar]) -> Value:
     """The sum of values as one node with one edge per input (Python's sum() makes n nodes)."""
-    parents = tuple(_as_value_or_raise(v, "sum()") for v in values)
+    parents = _as_values(tuple(values), "sum()")
     if not parents:
         return _constant(0.0)
     return _apply(_SUM, parents)
@@ -421,7 +448,7 @@ def dot(ws: Sequence[Value | Scalar], xs: Sequence[Value | Scalar]) -> Value:
     if len(ws) != len(xs):
         msg = f"dot() needs two sequences of the same length, got {len(ws)} and {len(xs)}"
         raise ValueError(msg)
-    parents = tuple(_as_value_or_raise(v, "dot()") for v in (*ws, *xs))
+    parents = _as_values((*ws, *xs), "dot()")
     if not parents:
         return _constant(0.0)
     return _apply(_DOT, parents)
@@ -496,11 +523,7 @@ def _sweep_building_graph(order: list[Value]) -> None:
         if not node._parents:
             continue
         upstream = node.grad
-        rule = node._op.rule
-        if rule is None:  # a node made by a custom Op without a rule cannot be differentiated
-            msg = f"backward(create_graph=True) needs a rule for operation {node._op.name!r}"
-            raise TypeError(msg)
-        _, partials = rule(VALUES, *node._parents, *node._op.args)
+        _, partials = node._op.rule(VALUES, *node._parents, *node._op.args)
         for parent, partial in zip(node._parents, partials):
             contribution = _times(partial, upstream)
             previous = parent.grad

@@ -11,6 +11,7 @@ about graphs; the engine knows nothing about calculus.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeAlias
 
@@ -124,19 +125,13 @@ class FloatMath:
 
     @staticmethod
     def sum(xs: Sequence[float]) -> float:
-        """Left-to-right sum (a fixed order keeps results bitwise reproducible)."""
-        total = 0.0
-        for x in xs:
-            total += x
-        return total
+        """The correctly rounded sum: the same bits in any order and on any Python version."""
+        return math.fsum(xs)
 
     @staticmethod
     def dot(ws: Sequence[float], xs: Sequence[float]) -> float:
-        """Left-to-right sum of products."""
-        total = 0.0
-        for w, x in zip(ws, xs, strict=True):
-            total += w * x
-        return total
+        """The correctly rounded sum of the products wi * xi."""
+        return math.fsum(map(operator.mul, ws, xs))
 
 
 FLOATS = FloatMath()
