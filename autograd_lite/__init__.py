@@ -19,6 +19,7 @@ from autograd_lite.engine import (
     zero_grad,
 )
 from autograd_lite.functional import grad, hessian, hvp, value_and_grad
+from autograd_lite.viz import draw_dot, to_dot
 
 __version__ = "0.1.0"
 
@@ -27,6 +28,7 @@ __all__ = [
     "Value",
     "__version__",
     "dot",
+    "draw_dot",
     "grad",
     "hessian",
     "hvp",
@@ -34,6 +36,7 @@ __all__ = [
     "no_grad",
     "primitive",
     "sum",
+    "to_dot",
     "topological_order",
     "value_and_grad",
     "zero_grad",

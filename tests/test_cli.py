@@ -1,0 +1,485 @@
+"""The command line and its safe expression parser.
+
+`python -m autograd_lite graph` is run both in-process (`main(argv)`) and as a real subprocess.
+Gradients printed or built from parsed text are checked against mpmath's high-precision
+numerical derivatives of the same formula written by hand, never against the engine itself.
+"""
+
+from __future__ import annotations
+
+import doctest
+import math
+import os
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from pathlib import Path
+
+import mpmath
+import pytest
+
+import autograd_lite.expr
+from autograd_lite import Value, topological_order
+from autograd_lite.cli import main
+from autograd_lite.expr import FUNCTIONS, ExpressionError, parse, parse_binding
+
+SVG = "{http://www.w3.org/2000/svg}"
+REPO = Path(__file__).resolve().parent.parent
+mpmath.mp.dps = 40
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`python -m autograd_lite ...` in a fresh interpreter."""
+    return subprocess.run(
+        [sys.executable, "-m", "autograd_lite", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=120,
+    )
+
+
+def printed(stdout: str) -> dict[str, float]:
+    """The `name = number` lines the graph command prints, as numbers."""
+    found = {}
+    for line in stdout.splitlines():
+        match = re.fullmatch(r"(f|df/d\w+) = (\S+)", line)
+        if match:
+            found[match.group(1)] = float(match.group(2))
+    return found
+
+
+def numeric_gradient(
+    f: Callable[..., mpmath.mpf], point: dict[str, float]
+) -> dict[str, mpmath.mpf]:
+    """Each partial derivative of f at point, by mpmath's high-precision differences."""
+    names = list(point)
+    grads = {}
+    for i, name in enumerate(names):
+        order = tuple(1 if j == i else 0 for j in range(len(names)))
+        grads[name] = mpmath.diff(f, [mpmath.mpf(point[n]) for n in names], order)
+    return grads
+
+
+# ---------------------------------------------------------------------------------------------
+# The graph command, good input
+# ---------------------------------------------------------------------------------------------
+
+
+def test_graph_command_prints_value_and_gradients_and_draws(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The README's command: tanh(x*w + b) prints closed-form numbers and writes an SVG."""
+    out = tmp_path / "graph.svg"
+    status = main(["graph", "tanh(x*w + b)", "x=0.5", "w=-1.5", "b=0.1", "-o", str(out)])
+    captured = capsys.readouterr()
+    assert status == 0, captured.err
+    assert captured.err == ""
+    numbers = printed(captured.out)
+    y = math.tanh(0.5 * -1.5 + 0.1)
+    slope = 1.0 - y * y  # d tanh(n)/dn
+    expected = {"f": y, "df/dx": slope * -1.5, "df/dw": slope * 0.5, "df/db": slope}
+    assert numbers.keys() == expected.keys()
+    for key, value in expected.items():
+        assert numbers[key] == pytest.approx(value, rel=1e-5), key
+    assert f"wrote {out}" in captured.out
+
+    svg = ET.parse(out).getroot()
+    titles = [g.findtext(f"{SVG}title") for g in svg.iter(f"{SVG}g") if g.get("class") == "node"]
+    values = [t for t in titles if t and t.startswith("v")]
+    ops = [t for t in titles if t and t.startswith("op")]
+    assert (len(values), len(ops)) == (6, 3)  # x, w, b, x*w, x*w + b, tanh(...)
+    shown = {t.text for t in svg.iter(f"{SVG}text")}
+    assert {"x", "w", "b", "x*w", "x*w + b", "tanh(x*w + b)", "tanh"} <= shown
+
+
+def test_graph_command_in_a_subprocess(tmp_path: Path) -> None:
+    """`python -m autograd_lite graph` runs as a program, with bindings before and after -o."""
+    out = tmp_path / "neuron.svg"
+    done = run_cli(
+        "graph",
+        "tanh(x1*w1 + x2*w2 + b)",
+        "x1=2",
+        "x2=0",
+        "-o",
+        str(out),
+        "w1=-3",
+        "w2=1",
+        "b=6.8813735870195432",
+        "--params",
+        "w1,w2,b",
+    )
+    assert done.returncode == 0, done.stderr
+    numbers = printed(done.stdout)
+    assert numbers["f"] == pytest.approx(math.sqrt(0.5), rel=1e-5)
+    # 1 - tanh^2 = 0.5 at this point; the gradients are 0.5 times the other factor.
+    expected = {"df/dx1": -1.5, "df/dx2": 0.5, "df/dw1": 1.0, "df/dw2": 0.0, "df/db": 0.5}
+    for key, value in expected.items():
+        assert numbers[key] == pytest.approx(value, rel=1e-5, abs=1e-12), key
+    assert ET.parse(out).getroot().tag == f"{SVG}svg"
+
+
+def test_graph_command_writes_dot_text_without_graphviz(tmp_path: Path) -> None:
+    """With an empty PATH, -o x.dot still works, and an SVG fails with install advice."""
+    env = {**os.environ, "PATH": ""}
+    dot = tmp_path / "g.dot"
+    done = run_cli("graph", "log(x) / x", "x=2", "-o", str(dot), env=env)
+    assert done.returncode == 0, done.stderr
+    assert dot.read_text(encoding="utf-8").startswith("digraph autograd {")
+
+    svg = tmp_path / "g.svg"
+    done = run_cli("graph", "log(x) / x", "x=2", "-o", str(svg), env=env)
+    assert done.returncode == 1
+    for hint in ("apt-get install graphviz", "brew install graphviz", "conda install", ".dot"):
+        assert hint in done.stderr
+    assert done.stdout == "" and not svg.exists()
+
+
+def test_graph_options_reach_the_drawing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--no-ops, --rankdir and --params change the DOT text the command writes."""
+    out = tmp_path / "g.dot"
+    argv = ["graph", "-o", str(out), "--no-ops", "--rankdir", "TB", "--params", "w"]
+    assert main([*argv, "--", "-w*x", "w=2", "x=3"]) == 0
+    text = out.read_text(encoding="utf-8")
+    assert "rankdir=TB" in text and "op0" not in text and 'label="-w*x = *' in text
+    assert main(["graph", "x*x", "x=3", "-o", str(out)]) == 0
+    assert text != out.read_text(encoding="utf-8")
+    capsys.readouterr()
+
+
+# ---------------------------------------------------------------------------------------------
+# The graph command, bad input: exit status 2 and a pointer at the problem
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "message", "pointer"),
+    [
+        (["tanh(x*w + bb)", "x=1", "w=2"], "no value for 'bb'", "           ^^"),
+        (["tanh(x*w", "x=1", "w=2"], "'(' was never closed", "    ^"),
+        (["x +* 2", "x=1"], "invalid syntax", "   ^"),
+        (["x.__class__", "x=1"], "attribute access (.) is not allowed", "^^^^^^^^^^^"),
+        (["__import__('os').getcwd()"], "attribute access (.) is not allowed", "^" * 23),
+        (["open('f')", "x=1"], "unknown function 'open'", "^^^^"),
+        (["tanhh(x)", "x=1"], "did you mean tanh?", "^^^^^"),
+        (["x // 2", "x=1"], "the operator // is not supported", "^^^^^^"),
+        (["log(x)", "x=-1"], "log() needs a positive input, got -1.0", "^^^^^^"),
+        (["x / (y - y)", "x=1", "y=2"], "division by zero", "^^^^^^^^^^^"),
+        (["x * 2", "x=1", "z=3"], "'z' is given a value, but the expression has no 'z'", ""),
+        (["x * 2", "x=abc"], "x= needs a number, got 'abc'", "  ^^^"),
+        (["x * 2", "x=1", "x=2"], "x is given twice", ""),
+        (["2 * 3"], "no variables", ""),
+        (["x * 2", "x"], "expected NAME=NUMBER", ""),
+        (["x", "x=1", "--params", "w"], "--params names 'w'", ""),
+    ],
+)
+def test_bad_input_exits_2_pointing_at_the_problem(
+    argv: list[str], message: str, pointer: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each mistake prints one error naming it, with carets under the culprit, and exits 2."""
+    status = main(["graph", *argv, "-o", "never-written.svg"])
+    captured = capsys.readouterr()
+    assert status == 2
+    assert captured.out == ""
+    first, *rest = captured.err.splitlines()
+    assert first.startswith("python -m autograd_lite graph: error: ")
+    assert message in first
+    if pointer:
+        assert rest[1] == "  " + pointer, captured.err
+    assert not Path("never-written.svg").exists()
+
+
+def test_bad_expression_in_a_subprocess() -> None:
+    """As a program, a bad expression exits 2 with the expression and a caret on stderr."""
+    done = run_cli("graph", "tanh(x*w + 2**)", "x=1", "w=2", "-o", "never-written.svg")
+    assert done.returncode == 2
+    assert "invalid syntax" in done.stderr
+    assert "  tanh(x*w + 2**)\n" in done.stderr and "^" in done.stderr
+    assert done.stdout == ""
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [[], ["nonsense"], ["graph"], ["graph", "x", "x=1", "--bogus"], ["graph", "x", "--rankdir=UP"]],
+)
+def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """Missing command, unknown command or option, bad choice: argparse's usage error, status 2."""
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    assert "usage:" in capsys.readouterr().err
+
+
+def test_too_many_nodes_for_max_nodes(capsys: pytest.CaptureFixture[str]) -> None:
+    """--max-nodes smaller than the graph: a clear error, status 2, no file."""
+    status = main(["graph", "x*y + y", "x=1", "y=2", "--max-nodes", "3", "-o", "never.svg"])
+    assert status == 2
+    assert "more than --max-nodes=3" in capsys.readouterr().err
+    assert not Path("never.svg").exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# The parser: gradients through the parsed graph, against mpmath
+# ---------------------------------------------------------------------------------------------
+
+
+def _sigmoid(x: mpmath.mpf) -> mpmath.mpf:
+    return 1 / (1 + mpmath.exp(-x))
+
+
+# Each expression, its formula written by hand for mpmath, and a point off every kink.
+ORACLE_CASES: list[tuple[str, Callable[..., mpmath.mpf], dict[str, float]]] = [
+    ("tanh(x*w + b)", lambda x, w, b: mpmath.tanh(x * w + b), {"x": 0.5, "w": -1.5, "b": 0.1}),
+    (
+        "log(x) / x + sqrt(x) * sin(w) - cos(x*w)",
+        lambda x, w: mpmath.log(x) / x + mpmath.sqrt(x) * mpmath.sin(w) - mpmath.cos(x * w),
+        {"x": 1.7, "w": 0.4},
+    ),
+    (
+        "sigmoid(x) * softplus(w) - relu(x - w) + leaky_relu(w - 2, 0.2) + abs(x)",
+        lambda x, w: (
+            _sigmoid(x) * mpmath.log(1 + mpmath.exp(w)) - max(x - w, 0) + 0.2 * (w - 2) + abs(x)
+        ),
+        {"x": 1.3, "w": 0.6},
+    ),
+    (
+        "dot([w1, w2], [x, 2]) ** 2 + sum(x, w1, 3) - exp(-x) + log1p(w2)",
+        lambda w1, w2, x: (
+            (w1 * x + w2 * 2) ** 2 + (x + w1 + 3) - mpmath.exp(-x) + mpmath.log(1 + w2)
+        ),
+        {"w1": 0.3, "w2": -0.7, "x": 1.1},
+    ),
+    (
+        "2 ** x - x ** 3 / (1 + w*w) + x ** w - -x",
+        lambda x, w: 2**x - x**3 / (1 + w * w) + x**w + x,
+        {"x": 1.4, "w": -0.8},
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "formula", "point"), ORACLE_CASES)
+def test_parsed_gradients_match_mpmath(
+    text: str, formula: Callable[..., mpmath.mpf], point: dict[str, float]
+) -> None:
+    """The graph built from the text has mpmath's value and partial derivatives."""
+    expression = parse(text)
+    assert set(expression.names) == set(point)
+    leaves = {name: Value(value, label=name) for name, value in point.items()}
+    y = expression.evaluate(leaves)
+    y.backward()
+    value = formula(*[mpmath.mpf(point[n]) for n in point])
+    assert y.data == pytest.approx(float(value), rel=1e-12)
+    for name, numeric in numeric_gradient(formula, point).items():
+        analytic = leaves[name].grad
+        assert analytic == pytest.approx(float(numeric), rel=1e-9, abs=1e-12), (
+            f"{text}: d/d{name} analytic {analytic!r} numeric {float(numeric)!r}"
+        )
+
+
+def test_precedence_follows_python() -> None:
+    """-x**2 is -(x**2), ** binds right to left, - and / associate to the left."""
+    x, y, z = 3.0, 2.0, 0.5
+    cases = {
+        "-x**2": -(x**2),
+        "x**y**z": x ** (y**z),
+        "x - y - z": (x - y) - z,
+        "x / y / z": (x / y) / z,
+        "2*x**-1": 2 * x**-1,
+        "+x - -y": x + y,
+    }
+    for text, expected in cases.items():
+        expression = parse(text)
+        values = {name: {"x": x, "y": y, "z": z}[name] for name in expression.names}
+        assert expression.evaluate(values).data == expected, text
+
+
+def test_numbers_alone_fold_into_one_constant() -> None:
+    """x * (2 + 3) has a single constant node 5, not the 2, the 3 and a sum."""
+    y = parse("x * (2 + 3) + exp(0)").evaluate({"x": 1.0})
+    nodes = topological_order(y)
+    constants = sorted(node.data for node in nodes if node.op == "const")
+    assert constants == [1.0, 5.0]
+    assert [node.op for node in nodes if node.parents] == ["*", "+"]
+
+
+def test_names_are_listed_in_order_of_appearance() -> None:
+    """Expression.names: each variable once, where it first appears; function names excluded."""
+    assert parse("tanh(w*x + b) * x + exp(w)").names == ("w", "x", "b")
+
+
+def test_labels_name_each_piece_of_the_expression() -> None:
+    """evaluate(labels=True) labels results by their text; +x leaves x's own label alone."""
+    y = parse("tanh(x*w + 1) + +x").evaluate({"x": 2.0, "w": 3.0}, labels=True)
+    labels = [node.label for node in topological_order(y)]
+    assert labels == ["x", "w", "x*w", "", "x*w + 1", "tanh(x*w + 1)", "tanh(x*w + 1) + +x"]
+    unlabelled = Value(2.0)
+    parse("+x * 2").evaluate({"x": unlabelled}, labels=True)
+    assert unlabelled.label == ""  # +x is x itself, not a new node to name
+    long = parse("x + x + x + x + x + x + x + x + x").evaluate({"x": 1.0}, labels=True)
+    assert long.label == "x + x + x + x + x + x +…" and len(long.label) == 24
+
+
+def test_evaluation_is_iterative() -> None:
+    """A 900-term sum (as deep as Python's own parser allows here) evaluates without recursion."""
+    text = " + ".join(["x"] * 900)
+    y = parse(text).evaluate({"x": 1.0})
+    y.backward()
+    assert y.data == 900.0
+
+
+def test_absurd_nesting_is_a_clear_error() -> None:
+    """Nesting beyond Python's parser gives ExpressionError, not a RecursionError."""
+    with pytest.raises(ExpressionError, match="nested too deeply"):
+        parse(" + ".join(["x"] * 20_000))
+    with pytest.raises(ExpressionError, match="too many nested parentheses"):
+        parse("(" * 500 + "x" + ")" * 500)
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "column", "width"),
+    [
+        ("x if x else 1", "if/else is not allowed", 0, 13),
+        ("x < 1", "a comparison is not allowed", 0, 5),
+        ("x and 1", "and/or is not allowed", 0, 7),
+        ("lambda: x", "lambda is not allowed", 0, 9),
+        ("x[0]", "indexing ([]) is not allowed", 0, 4),
+        ("(x, 1)", "a tuple is not allowed", 0, 6),
+        ("'text' * x", "only real numbers are allowed as constants, got 'text'", 0, 6),
+        ("1j * x", "got 1j", 0, 2),
+        ("True * x", "got True", 0, 4),
+        ("1e999 * x", "too large for a float", 0, 5),
+        ("x @ x", "the operator @ is not supported", 0, 5),
+        ("~x", "the operator ~ is not supported", 0, 2),
+        ("exp + x", "exp is a function: call it, as in exp(x)", 0, 3),
+        ("x.exp()", "attribute access (.) is not allowed", 0, 5),
+        ("exp(x, 2)", "exp() takes 1 argument, got 2", 0, 9),
+        ("exp(x=1)", "exp() takes no keyword arguments", 6, 1),
+        ("leaky_relu(x, x)", "slope must be a number", 0, 16),
+        ("leaky_relu()", "takes 1 or 2 arguments", 0, 12),
+        ("sum()", "sum() needs at least 1 argument", 0, 5),
+        ("dot(x, x)", "dot() takes two lists", 0, 9),
+        ("dot([x], [x, x])", "got 1 and 2", 0, 16),
+        ("[x] * 2", "a list is only allowed as an argument of dot()", 0, 3),
+        ("exp(*x)", "unpacking (*) is not allowed", 4, 2),
+        ("(y := x)", "assignment (:=) is not allowed", 1, 6),
+        ("[x for x in y]", "a comprehension is not allowed", 0, 14),
+        ("x ++ ", "invalid syntax", 5, 1),
+        ("   x * ", "invalid syntax", 7, 1),
+        ("", "the expression is empty", None, 1),
+        ("x\n+ 1", "on one line", None, 1),
+        ("é * x + é(x)", "unknown function 'é'", 8, 1),
+    ],
+)
+def test_whitelist_refuses_everything_else(
+    text: str, message: str, column: int | None, width: int
+) -> None:
+    """Anything but numbers, names, + - * / **, unary +/- and known calls: error with a column."""
+    with pytest.raises(ExpressionError) as info:
+        expression = parse(text)
+        expression.evaluate(dict.fromkeys(expression.names, 1.0))
+    error = info.value
+    assert message in str(error)
+    assert (error.column, error.width) == (column, width), error.pointer()
+
+
+def test_every_function_is_callable_from_text() -> None:
+    """Each name in FUNCTIONS builds the op of the same name."""
+    ops = {"abs": "abs", "sum": "sum", "dot": "dot", "leaky_relu": "leaky_relu"}
+    for name in FUNCTIONS:
+        text = f"{name}([x], [x])" if name == "dot" else f"{name}(x)"
+        y = parse(text).evaluate({"x": 0.5})
+        assert y.op == ops.get(name, name), name
+
+
+def test_bindings() -> None:
+    """NAME=NUMBER parses; anything else is an ExpressionError that says what is expected."""
+    assert parse_binding("x=0.5") == ("x", 0.5)
+    assert parse_binding("w_2=-1e-3") == ("w_2", -0.001)
+    for bad in ("x", "=1", "2x=1", "x-y=1", "if=1"):
+        with pytest.raises(ExpressionError, match="expected NAME=NUMBER"):
+            parse_binding(bad)
+    with pytest.raises(ExpressionError, match="'exp' is a function name"):
+        parse_binding("exp=1")
+    with pytest.raises(ExpressionError, match="x= needs a number, got '1,5'"):
+        parse_binding("x=1,5")
+
+
+def test_parse_never_runs_code(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Text that would write a file under eval() is refused and writes nothing."""
+    monkeypatch.chdir(tmp_path)
+    attacks = [
+        "open('pwned', 'w').write('x')",
+        "__import__('pathlib').Path('pwned').touch()",
+        "().__class__.__bases__[0].__subclasses__()",
+        "exp(open('pwned', 'w'))",
+    ]
+    for text in attacks:
+        with pytest.raises(ExpressionError):
+            parse(text).evaluate({})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_readme_picture_is_what_its_command_draws(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """docs/images/neuron.svg shows the very labels its recorded command draws today."""
+    committed = REPO / "docs" / "images" / "neuron.svg"
+    fresh = tmp_path / "neuron.svg"
+    argv = ["graph", "tanh(x1*w1 + x2*w2 + b)", "x1=2", "x2=0", "w1=-3", "w2=1"]
+    argv += ["b=6.8813735870195432", "--params", "w1,w2,b", "--rankdir", "TB", "-o", str(fresh)]
+    assert main(argv) == 0
+    printed_now = capsys.readouterr().out.replace(str(fresh), "docs/images/neuron.svg")
+
+    def shown(path: Path) -> list[str]:
+        # Text and colours, not coordinates: those may differ between Graphviz versions.
+        root = ET.parse(path).getroot()
+        words = [t.text or "" for t in root.iter(f"{SVG}text")]
+        fills = [p.get("fill", "") for p in root.iter(f"{SVG}polygon")]
+        return sorted(words) + sorted(fills)
+
+    assert shown(committed) == shown(fresh)
+    readme_part = (REPO / "docs" / "_readme" / "viz.md").read_text(encoding="utf-8")
+    assert "--params w1,w2,b --rankdir TB -o docs/images/neuron.svg" in readme_part
+    assert f"```text\n{printed_now}```" in readme_part  # the output the README shows
+
+
+def test_readme_error_example_is_what_the_command_prints(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The README's example of a mistake shows exactly what the command writes to stderr."""
+    readme_part = (REPO / "docs" / "_readme" / "viz.md").read_text(encoding="utf-8")
+    example = re.search(r"```text\n\$ python -m autograd_lite (.*?)\n(.*?)```", readme_part, re.S)
+    assert example is not None
+    command, shown = example.groups()
+    assert command == 'graph "tanh(x*w + bb)" x=0.5 w=-1.5'
+    assert main(["graph", "tanh(x*w + bb)", "x=0.5", "w=-1.5"]) == 2
+    assert capsys.readouterr().err == shown
+
+
+def test_docstring_examples_run() -> None:
+    """The examples in the parser's docstrings are true."""
+    result = doctest.testmod(autograd_lite.expr)
+    assert result.failed == 0 and result.attempted >= 2
+
+
+def test_without_the_graphviz_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No graphviz package: an SVG fails naming the `viz` extra (status 1); .dot still works."""
+    from autograd_lite.viz import _digraph_class
+
+    _digraph_class.cache_clear()
+    monkeypatch.setitem(sys.modules, "graphviz", None)  # makes `import graphviz` fail
+    try:
+        assert main(["graph", "x*x", "x=3", "-o", str(tmp_path / "g.svg")]) == 1
+        captured = capsys.readouterr()
+        assert "pip install 'autograd-lite[viz]'" in captured.err and "-o graph.dot" in captured.err
+        assert main(["graph", "x*x", "x=3", "-o", str(tmp_path / "g.dot")]) == 0
+        assert (tmp_path / "g.dot").exists() and not (tmp_path / "g.svg").exists()
+    finally:
+        _digraph_class.cache_clear()
