@@ -1,0 +1,390 @@
+"""Saving and loading models (and their optimizer's state) as JSON checkpoints.
+
+A checkpoint is a JSON file, never a pickle: loading one cannot run code. It records a format
+version, the architecture (so `load` can rebuild the model), every parameter by dotted name, and
+optionally the optimizer's state. Floats round-trip exactly (JSON floats are Python's shortest
+repr). Writing is atomic, and every problem with a file raises `CheckpointError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import math
+import os
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from autograd_lite.nn import MLP, Layer, Module, Neuron
+from autograd_lite.optim import SGD, Adam, Optimizer, Schedule
+
+__all__ = [
+    "FORMAT",
+    "VERSION",
+    "CheckpointError",
+    "load",
+    "load_into",
+    "load_with_optimizer",
+    "save",
+]
+
+FORMAT: Final = "autograd_lite.checkpoint"
+VERSION: Final = 1
+
+Path = str | os.PathLike[str]
+_KEYS: Final = {"format", "version", "architecture", "parameters", "optimizer"}
+_OPTIMIZERS: Final[dict[str, type[SGD] | type[Adam]]] = {"SGD": SGD, "Adam": Adam}
+
+
+class CheckpointError(Exception):
+    """A checkpoint could not be saved or loaded; the message names the file and the problem."""
+
+    def __init__(self, path: Path, problem: str, *, saving: bool = False) -> None:
+        self.path = os.fspath(path)
+        self.problem = problem
+        verb = "save" if saving else "load"
+        super().__init__(f"cannot {verb} checkpoint {self.path!r}: {problem}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Saving
+# ---------------------------------------------------------------------------------------------
+
+
+def save(model: Module, path: Path, optimizer: Optimizer | None = None) -> None:
+    """Write the model (and the optimizer's state) to ``path`` as JSON, atomically.
+
+    The file is written to a temporary file in the same folder, flushed to disk, then moved over
+    ``path`` in one step (``os.replace``): a crash, a full disk or an unserializable value leaves
+    the previous file as it was. Only `MLP`, `Layer` and `Neuron` models can be saved, since
+    `load` has to rebuild them. The optimizer must hold exactly ``model.parameters()``.
+
+    Raises:
+        TypeError: the model or optimizer is of a kind a checkpoint cannot hold.
+        ValueError: the optimizer's parameters are not the model's.
+        CheckpointError: a value is not finite, or the file could not be written.
+    """
+    architecture = _architecture(model)
+    if optimizer is not None:
+        if type(optimizer) not in _OPTIMIZERS.values():
+            msg = f"save() can store SGD or Adam state, got {type(optimizer).__name__}"
+            raise TypeError(msg)
+        params = model.parameters()
+        same = len(optimizer.params) == len(params) and all(
+            a is b for a, b in zip(optimizer.params, params, strict=True)
+        )
+        if not same:
+            msg = "save() needs an optimizer over exactly model.parameters(), in that order"
+            raise ValueError(msg)
+    parameters = model.state_dict()
+    for name, x in parameters.items():
+        if not math.isfinite(x):
+            raise CheckpointError(path, f"parameter {name!r} is {x!r}", saving=True)
+    document = {
+        "format": FORMAT,
+        "version": VERSION,
+        "architecture": architecture,
+        "parameters": parameters,
+        "optimizer": None if optimizer is None else optimizer.state_dict(),
+    }
+    try:
+        # allow_nan=False: NaN and Infinity are not JSON, and other readers would reject them.
+        text = json.dumps(document, indent=1, allow_nan=False)
+    except ValueError as error:
+        problem = f"the optimizer state is not finite ({error})"
+        raise CheckpointError(path, problem, saving=True) from error
+    _write_atomically(path, (text + "\n").encode("utf-8"))
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Put data at path so that a reader sees either the old file or the whole new one."""
+    target = os.path.abspath(os.fspath(path))
+    folder, name = os.path.split(target)
+    temporary = os.path.join(folder, f".{name}.{uuid.uuid4().hex}.tmp")
+    try:
+        # O_EXCL: never write through somebody else's file; mode 0o666 lets the umask decide;
+        # O_BINARY (Windows only) keeps the bytes as they are.
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+        fd = os.open(temporary, flags, 0o666)
+    except OSError as error:
+        raise CheckpointError(path, _describe(error), saving=True) from error
+    try:
+        with open(fd, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())  # the bytes are on disk before the name points at them
+        os.replace(temporary, target)
+    except BaseException as error:
+        with contextlib.suppress(OSError):  # already gone: nothing to clean up
+            os.unlink(temporary)
+        if isinstance(error, OSError):
+            raise CheckpointError(path, _describe(error), saving=True) from error
+        raise
+    _sync_folder(folder)
+
+
+def _sync_folder(folder: str) -> None:
+    """Flush the folder entry of the renamed file too (POSIX); other systems cannot, or need not."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems refuse fsync on a folder; the rename itself has happened
+    finally:
+        os.close(fd)
+
+
+def _describe(error: OSError) -> str:
+    return error.strerror or str(error) or type(error).__name__
+
+
+def _architecture(model: Module) -> dict[str, Any]:
+    """What `load` needs to rebuild the model, before any weight is set."""
+    # type() is, not isinstance: a subclass may hold more than its base can rebuild.
+    if type(model) is MLP:
+        return {
+            "type": "MLP",
+            "nin": model.nin,
+            "nouts": list(model.nouts),
+            "activation": model.activation,
+        }
+    if type(model) is Layer:
+        return {
+            "type": "Layer",
+            "nin": model.nin,
+            "nout": model.nout,
+            "activation": model.activation,
+        }
+    if type(model) is Neuron:
+        return {"type": "Neuron", "nin": model.nin, "activation": model.activation}
+    msg = f"a checkpoint can rebuild MLP, Layer or Neuron models, got {type(model).__name__}"
+    raise TypeError(msg)
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Checkpoint:
+    """A checkpoint file, read and checked in full: a rebuilt model and the optimizer's state."""
+
+    model: Module
+    architecture: dict[str, Any]
+    optimizer_state: dict[str, Any] | None
+
+
+def load(path: Path) -> Module:
+    """Rebuild the model saved at ``path`` (an `MLP`, `Layer` or `Neuron`).
+
+    The whole file is checked, the optimizer's part included, before the model is returned.
+
+    >>> import os, tempfile
+    >>> model = MLP(2, [4, 1], seed=0)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     save(model, os.path.join(folder, "model.json"))
+    ...     restored = load(os.path.join(folder, "model.json"))
+    >>> restored, restored.state_dict() == model.state_dict()
+    (MLP(2, [4, 1], activation='relu'), True)
+
+    Raises:
+        CheckpointError: the file cannot be read, is not valid JSON, is truncated, has another
+            format version, or holds values of the wrong type, shape or range.
+    """
+    return _read(path).model
+
+
+def load_with_optimizer(
+    path: Path, *, lr_schedule: Schedule | None = None
+) -> tuple[Module, Optimizer]:
+    """Rebuild the model and its optimizer (SGD or Adam, state and step count included).
+
+    A learning-rate schedule is code, so it is not in the file: pass it again as ``lr_schedule``.
+
+    Raises:
+        CheckpointError: as for `load`, or the checkpoint holds no optimizer state.
+    """
+    checkpoint = _read(path)
+    if checkpoint.optimizer_state is None:
+        raise CheckpointError(path, "it holds no optimizer state (saved without optimizer=)")
+    optimizer = _rebuild_optimizer(checkpoint.model, checkpoint.optimizer_state)
+    optimizer.lr_schedule = lr_schedule
+    return checkpoint.model, optimizer
+
+
+def load_into(path: Path, model: Module, optimizer: Optimizer | None = None) -> None:
+    """Load a checkpoint into an existing model (and optimizer): all or nothing.
+
+    The file's architecture must equal the model's. If anything is wrong, `CheckpointError` is
+    raised and neither the model nor the optimizer has changed.
+    """
+    expected = _architecture(model)
+    checkpoint = _read(path)
+    if checkpoint.architecture != expected:
+        problem = f"it holds a {checkpoint.architecture}, not the model's {expected}"
+        raise CheckpointError(path, problem)
+    if optimizer is not None and checkpoint.optimizer_state is None:
+        raise CheckpointError(path, "it holds no optimizer state (saved without optimizer=)")
+    new_parameters = checkpoint.model.state_dict()
+    if optimizer is not None:
+        assert checkpoint.optimizer_state is not None
+        try:
+            optimizer.load_state_dict(checkpoint.optimizer_state)  # checks, then changes
+        except (TypeError, ValueError) as error:
+            raise CheckpointError(path, f"its optimizer state does not fit: {error}") from error
+    # Same architecture, and these values were already accepted by an identical model.
+    model.load_state_dict(new_parameters)
+
+
+def _read(path: Path) -> _Checkpoint:
+    """Read, parse and check a whole checkpoint file."""
+    document = _parse(path)
+    version = document.get("version")
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise CheckpointError(path, f"its format version must be an int, got {version!r}")
+    if version != VERSION:
+        problem = f"it has format version {version}; this autograd_lite reads version {VERSION}"
+        raise CheckpointError(path, problem)
+    if set(document) != _KEYS:
+        missing = sorted(_KEYS - set(document))
+        extra = sorted(set(document) - _KEYS)
+        raise CheckpointError(path, f"missing keys {missing}, unexpected keys {extra}")
+    architecture = document["architecture"]
+    parameters = document["parameters"]
+    if not isinstance(parameters, dict):
+        raise CheckpointError(path, f"'parameters' must be an object, got {parameters!r:.80}")
+    model = _rebuild_model(path, architecture, len(parameters))
+    try:
+        model.load_state_dict(parameters)
+    except (TypeError, ValueError) as error:
+        raise CheckpointError(path, f"bad parameters: {error}") from error
+    optimizer_state = document["optimizer"]
+    if optimizer_state is not None:
+        try:
+            _rebuild_optimizer(model, optimizer_state)
+        except (TypeError, ValueError) as error:
+            raise CheckpointError(path, f"bad optimizer state: {error}") from error
+    return _Checkpoint(model, architecture, optimizer_state)
+
+
+def _parse(path: Path) -> dict[str, Any]:
+    """The file's JSON object, refusing NaN, infinities and repeated keys."""
+    try:
+        with open(path, "rb") as file:
+            raw = file.read()
+    except OSError as error:
+        raise CheckpointError(path, _describe(error)) from error
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise CheckpointError(path, f"it is not UTF-8 text ({error.reason})") from error
+    try:
+        document = json.loads(
+            text,
+            parse_constant=_refuse_constant,
+            parse_float=_finite_float,
+            object_pairs_hook=_unique_keys,
+        )
+    except json.JSONDecodeError as error:
+        hint = " (truncated?)" if error.pos >= len(text.rstrip()) else ""
+        problem = f"malformed JSON at line {error.lineno}, column {error.colno}: {error.msg}{hint}"
+        raise CheckpointError(path, problem) from error
+    except ValueError as error:  # raised by the hooks below
+        raise CheckpointError(path, str(error)) from error
+    except RecursionError as error:
+        raise CheckpointError(path, "its JSON is nested too deeply") from error
+    if not isinstance(document, dict):
+        raise CheckpointError(path, f"it must hold a JSON object, got {type(document).__name__}")
+    if document.get("format") != FORMAT:
+        problem = f"it is not an autograd_lite checkpoint (format {document.get('format')!r})"
+        raise CheckpointError(path, problem)
+    return document
+
+
+def _refuse_constant(name: str) -> Any:
+    msg = f"it holds {name}, which is not a number JSON allows"
+    raise ValueError(msg)
+
+
+def _finite_float(text: str) -> float:
+    x = float(text)
+    if not math.isfinite(x):
+        msg = f"it holds the number {text}, too large for a float"
+        raise ValueError(msg)
+    return x
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            msg = f"it repeats the key {key!r} in one object"
+            raise ValueError(msg)
+        out[key] = value
+    return out
+
+
+def _size(x: object) -> int:
+    if isinstance(x, bool) or not isinstance(x, int) or x < 1:
+        msg = f"sizes must be positive ints, got {x!r}"
+        raise ValueError(msg)
+    return x
+
+
+def _rebuild_model(path: Path, architecture: object, n_parameters: int) -> Module:
+    """A fresh model of the recorded architecture, after checking the parameter count fits it."""
+    keys = {
+        "MLP": {"type", "nin", "nouts", "activation"},
+        "Layer": {"type", "nin", "nout", "activation"},
+        "Neuron": {"type", "nin", "activation"},
+    }
+    if not isinstance(architecture, dict) or architecture.get("type") not in keys:
+        problem = f"unknown architecture {architecture!r:.120} (MLP, Layer or Neuron expected)"
+        raise CheckpointError(path, problem)
+    kind = architecture["type"]
+    if set(architecture) != keys[kind]:
+        raise CheckpointError(path, f"a {kind} architecture needs exactly {sorted(keys[kind])}")
+    try:
+        nin = _size(architecture["nin"])
+        if kind == "MLP":
+            nouts = architecture["nouts"]
+            if not isinstance(nouts, list) or not nouts:
+                msg = f"nouts must be a non-empty list, got {nouts!r}"
+                raise ValueError(msg)
+            sizes = [nin, *(_size(n) for n in nouts)]
+        elif kind == "Layer":
+            sizes = [nin, _size(architecture["nout"])]
+        else:
+            sizes = [nin, 1]
+        # Checked before building, so that a forged size cannot make us allocate a huge model.
+        expected = sum((a + 1) * b for a, b in itertools.pairwise(sizes))
+        if n_parameters != expected:
+            msg = f"it has {n_parameters} parameters, but a {sizes} network has {expected}"
+            raise ValueError(msg)
+        activation = architecture["activation"]
+        if kind == "MLP":
+            return MLP(nin, sizes[1:], activation, seed=0)
+        if kind == "Layer":
+            return Layer(nin, sizes[1], activation, seed=0)
+        return Neuron(nin, activation, seed=0)
+    except (TypeError, ValueError) as error:
+        raise CheckpointError(path, f"bad {kind} architecture: {error}") from error
+
+
+def _rebuild_optimizer(model: Module, state: object) -> Optimizer:
+    """A fresh optimizer over the model's parameters with the saved state loaded."""
+    if not isinstance(state, Mapping) or state.get("type") not in _OPTIMIZERS:
+        msg = f"the optimizer must be SGD or Adam state, got {state!r:.120}"
+        raise ValueError(msg)
+    optimizer_type = _OPTIMIZERS[state["type"]]
+    # Placeholder hyperparameters: load_state_dict replaces every one of them.
+    optimizer: Optimizer = optimizer_type(model.parameters(), lr=0.0)
+    optimizer.load_state_dict(state)
+    return optimizer
