@@ -1,0 +1,303 @@
+"""Every demo runs in its fast mode, and what it claims is checked.
+
+Each demo's `main()` returns what it measured; these tests assert the claims its printout makes
+(accuracy reached, gradients agree, pictures written), and check the claims that rest on our
+engine against oracles that do not (finite differences, closed forms). The docs page's code
+and quoted source are checked against the real thing, so they cannot go stale.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+DEMOS = REPO / "demos"
+sys.path.insert(0, str(DEMOS))  # the demos are scripts, not a package: import them as such
+
+import _common  # noqa: E402
+import backprop_by_hand  # noqa: E402
+import digits  # noqa: E402
+import momentum  # noqa: E402
+import moons  # noqa: E402
+import newton  # noqa: E402
+import regression  # noqa: E402
+import single_neuron  # noqa: E402
+
+from autograd_lite import grad  # noqa: E402
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def fast(out: Path) -> list[str]:
+    """The command line of a fast run writing into out."""
+    return ["--fast", "--out", str(out)]
+
+
+def assert_pictures(paths: list[Path], out: Path) -> None:
+    """Every picture lies in out, is non-empty, and is the format its name says."""
+    assert paths, "the demo wrote no pictures"
+    for path in paths:
+        assert path.parent == out, path
+        data = path.read_bytes()
+        assert len(data) > 1000, f"{path} has only {len(data)} bytes"
+        if path.suffix == ".png":
+            assert data.startswith(PNG_MAGIC), path
+        elif path.suffix == ".svg":
+            assert b"<svg" in data[:2000], path
+        else:
+            pytest.fail(f"unexpected picture format: {path}")
+
+
+# ---------------------------------------------------------------------------------------------
+# The demos
+# ---------------------------------------------------------------------------------------------
+
+
+def test_moons_reaches_full_training_accuracy(tmp_path: Path) -> None:
+    """The README's main job: MLP(2, [16, 16, 1]) classifies every training point."""
+    result = moons.main(fast(tmp_path))
+    assert result.accuracy == 1.0
+    assert result.first_perfect_step is not None
+    assert result.last_loss < result.first_loss / 10
+    assert result.parameters == 337
+    assert [p.name for p in result.pictures] == ["decision_boundary.png", "loss.png", "neuron.svg"]
+    assert_pictures(result.pictures, tmp_path)
+    svg = (tmp_path / "neuron.svg").read_text()
+    assert "relu" in svg and "w·x + b" in svg
+
+
+def test_backprop_by_hand_agrees_with_the_engine(tmp_path: Path) -> None:
+    """The layer-wise algorithm and backward() give the same gradients, and learn in lockstep."""
+    result = backprop_by_hand.main(fast(tmp_path))
+    assert result.max_gradient_difference < 1e-14
+    assert result.max_weight_difference < 1e-12
+    assert result.last_cost < result.first_cost / 2
+    assert result.parameters == 4 * 4 + 2 * 5
+    assert_pictures(result.pictures, tmp_path)
+
+
+def test_backprop_by_hand_matches_finite_differences() -> None:
+    """The hand-written gradients against central differences of the hand-written cost."""
+    import random
+
+    thetas, xs, ys = backprop_by_hand.make_problem(random.Random(backprop_by_hand.SEED))
+    analytic = backprop_by_hand.gradients_by_hand(thetas, xs, ys)
+    h = 1e-6
+    for layer, theta in enumerate(thetas):
+        for j, row in enumerate(theta):
+            for i, original in enumerate(row):
+                row[i] = original + h
+                up = backprop_by_hand.cost_by_hand(thetas, xs, ys)
+                row[i] = original - h
+                down = backprop_by_hand.cost_by_hand(thetas, xs, ys)
+                row[i] = original
+                numeric = (up - down) / (2 * h)
+                assert math.isclose(analytic[layer][j][i], numeric, abs_tol=1e-8), (
+                    f"Θ({layer + 1})[{j},{i}]: analytic {analytic[layer][j][i]!r}, "
+                    f"numeric {numeric!r}"
+                )
+
+
+def test_digits_learns_and_fails_on_inverted_digits(tmp_path: Path) -> None:
+    """Held-out accuracy far above chance; inverted digits fail unless trained on."""
+    result = digits.main(fast(tmp_path))
+    # Fast mode trains on 480 images for 60 steps; the full run reaches >= 95% (see report).
+    assert result.test_accuracy >= 0.7
+    assert result.inverted_accuracy <= 0.25
+    assert result.augmented_inverted_accuracy >= 0.5
+    assert result.augmented_accuracy >= 0.5
+    assert result.augmented_inverted_accuracy > result.inverted_accuracy + 0.3
+    total = sum(map(sum, result.confusion))
+    assert total == result.test_size == 359
+    right = sum(result.confusion[d][d] for d in range(10))
+    assert right / total == pytest.approx(result.test_accuracy)
+    assert_pictures(result.pictures, tmp_path)
+
+
+def test_momentum_rule_is_sgd_and_beats_plain_descent(tmp_path: Path) -> None:
+    """The one-line rule equals optim.SGD; momentum converges first; too large a rate diverges."""
+    result = momentum.main(fast(tmp_path))
+    assert result.rule_vs_sgd < 1e-12
+    plain, heavy, adam = result.steps.values()
+    assert heavy is not None
+    assert plain is None or plain > 2 * heavy
+    assert result.diverged
+    assert adam is None or adam > heavy
+    assert_pictures(result.pictures, tmp_path)
+
+
+def test_momentum_minimum_is_where_the_gradient_vanishes() -> None:
+    """The closed-form least-squares answer is a stationary point of the engine's loss."""
+    problem = momentum.make_problem()
+    loss_grad = grad(lambda a, b: momentum.loss_of(problem, a, b), argnums=(0, 1))
+    ga, gb = loss_grad(*problem.best)
+    assert abs(ga) < 1e-12 and abs(gb) < 1e-12
+    low, high = problem.curvatures
+    assert 0 < low < high
+
+
+def test_newton_converges_in_a_handful_of_steps(tmp_path: Path) -> None:
+    """Newton's method needs a few iterations where gradient descent needs thousands."""
+    result = newton.main(fast(tmp_path))
+    assert result.newton_1d_steps <= 8
+    assert result.descent_1d_steps > 3 * result.newton_1d_steps
+    assert result.newton_steps <= 10
+    assert result.descent_steps > 100 * result.newton_steps
+    assert result.hessian_asymmetry < 1e-12
+    assert result.hessian_vs_differences < 1e-7
+    assert result.hvp_vs_product < 1e-12
+    assert len(result.eigenvalues) == 9
+    assert [p.name for p in result.pictures] == ["convergence.png", "mlp_hessian.png"]
+    assert_pictures(result.pictures, tmp_path)
+
+
+def test_newton_hessian_of_rosenbrock_matches_the_closed_form() -> None:
+    """hessian() at a point of Rosenbrock's function against its hand-derived Hessian."""
+    from autograd_lite import hessian
+
+    x, y = -1.2, 1.0
+    expected = [[2 - 400 * (y - x * x) + 800 * x * x, -400 * x], [-400 * x, 200.0]]
+    got = hessian(newton.rosenbrock)(x, y)
+    for row, want in zip(got, expected, strict=True):
+        assert row == pytest.approx(want, rel=1e-12)
+
+
+def test_newton_solve_solves() -> None:
+    """The demo's small linear solver, on a system that needs a row swap, and a singular one."""
+    a = [[0.0, 2.0, 1.0], [1.0, 1.0, 0.0], [2.0, 0.0, 3.0]]
+    assert newton.solve(a, [7.0, 3.0, 11.0]) == pytest.approx([1.0, 2.0, 3.0])
+    with pytest.raises(ZeroDivisionError, match="column"):
+        newton.solve([[1.0, 2.0], [2.0, 4.0]], [1.0, 2.0])
+
+
+def test_regression_fit_improves(tmp_path: Path) -> None:
+    """The fit's error falls several-fold, on the samples and against the true curve."""
+    result = regression.main(fast(tmp_path))
+    assert result.last_loss < result.first_loss / 5
+    assert result.true_error < 0.1
+    assert_pictures(result.pictures, tmp_path)
+
+
+def test_single_neuron_delta_rule_is_the_gradient(tmp_path: Path) -> None:
+    """∂E/∂w from backward() equals −(t − o)·x, and both updates follow the same path."""
+    result = single_neuron.main(fast(tmp_path))
+    x1, x2, t = single_neuron.TUPLES[0]
+    o = single_neuron.START[0] * x1 + single_neuron.START[1] * x2
+    assert result.first_gradients == pytest.approx((-(t - o) * x1, -(t - o) * x2), abs=1e-15)
+    assert result.first_gradients == result.first_by_hand
+    assert result.max_update_difference <= 1e-12
+    assert result.final_weights == pytest.approx((2.0, -3.0), abs=0.05)
+    assert_pictures(result.pictures, tmp_path)
+    # Graphviz writes a minus sign in SVG text as &#45;.
+    before = (tmp_path / "before_backward.svg").read_text().replace("&#45;", "-")
+    after = (tmp_path / "after_backward.svg").read_text().replace("&#45;", "-")
+    assert "grad -0.3" not in before and "grad 0<" in before
+    assert "grad -0.3" in after and "grad -0.15" in after
+
+
+def test_a_demo_runs_as_a_script_quietly(tmp_path: Path) -> None:
+    """`python demos/newton.py` works from any folder, AUTOGRAD_LITE_FAST=1 selects fast mode,
+    and its progress bar stays out of captured output."""
+    env = {**os.environ, "AUTOGRAD_LITE_FAST": "1"}
+    done = subprocess.run(
+        [sys.executable, str(DEMOS / "newton.py"), "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        check=False,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    # tqdm draws with carriage returns and reports a rate; neither may reach a pipe.
+    assert "\r" not in done.stderr and "it/s" not in done.stderr, done.stderr
+    assert "not there after 3000 iterations" in done.stdout  # the fast mode's descent limit
+    assert (tmp_path / "convergence.png").stat().st_size > 1000
+
+
+# ---------------------------------------------------------------------------------------------
+# The shared helpers
+# ---------------------------------------------------------------------------------------------
+
+
+def test_fast_mode_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """AUTOGRAD_LITE_FAST=1 means fast; unset or 0 means full; --out creates the folder."""
+    out = tmp_path / "a" / "b"
+    monkeypatch.setenv("AUTOGRAD_LITE_FAST", "1")
+    assert _common.parse_options("x", "", ["--out", str(out)]).fast
+    assert out.is_dir()
+    monkeypatch.setenv("AUTOGRAD_LITE_FAST", "0")
+    assert not _common.parse_options("x", "", ["--out", str(out)]).fast
+    monkeypatch.delenv("AUTOGRAD_LITE_FAST")
+    options = _common.parse_options("x", "", ["--out", str(out)])
+    assert not options.fast and options.out == out
+
+
+def test_missing_dependency_names_the_demos_extra() -> None:
+    """A missing optional package stops the demo with how to install it, not a traceback."""
+    with pytest.raises(SystemExit, match=re.escape("`demos` extra")) as caught:
+        _common.require("no_such_package_for_autograd_lite", "testing")
+    assert "no_such_package_for_autograd_lite" in str(caught.value)
+    assert "pip install" in str(caught.value)
+
+
+# ---------------------------------------------------------------------------------------------
+# The docs
+# ---------------------------------------------------------------------------------------------
+
+DOC = REPO / "docs" / "how-backprop-works.md"
+README_PART = REPO / "docs" / "_readme" / "demos.md"
+
+
+def python_blocks(path: Path) -> list[str]:
+    """The ```python code blocks of a Markdown file."""
+    return re.findall(r"```python\n(.*?)```", path.read_text(), flags=re.DOTALL)
+
+
+def test_doc_example_prints_what_it_says(capsys: pytest.CaptureFixture[str]) -> None:
+    """The worked example in how-backprop-works.md runs and prints the numbers in its comment."""
+    runnable = [b for b in python_blocks(DOC) if "print(" in b and "def " not in b]
+    assert len(runnable) == 1
+    block = runnable[0]
+    exec(compile(block, str(DOC), "exec"), {})
+    printed = capsys.readouterr().out.strip()
+    promised = re.search(r"print\(.*\)\s*# (.*)", block)
+    assert promised is not None
+    assert printed == promised.group(1).strip()
+
+
+def test_doc_quotes_the_source_verbatim() -> None:
+    """Every function the page quotes is the function in the engine, as it is today."""
+    source = (REPO / "autograd_lite" / "engine.py").read_text()
+    source += (REPO / "autograd_lite" / "rules.py").read_text()
+    quoted = [b for b in python_blocks(DOC) if b.startswith("def ")]
+    assert len(quoted) >= 2
+    for block in quoted:
+        for function in re.split(r"\n\n+(?=def )", block.strip()):
+            assert function in source, f"the docs quote a function that changed:\n{function}"
+
+
+def test_doc_names_functions_that_exist() -> None:
+    """The engine functions the page points readers to are still there, under those names."""
+    engine = (REPO / "autograd_lite" / "engine.py").read_text()
+    named = set(re.findall(r"`(_[a-z_]+)`", DOC.read_text()))
+    assert {"_sweep", "_node", "_depth_first_order"} <= named
+    for name in named:
+        assert f"def {name}(" in engine, name
+
+
+def test_docs_list_every_demo() -> None:
+    """Each demo script appears in the README part and in the docs page's table."""
+    scripts = sorted(p.name for p in DEMOS.glob("*.py") if not p.name.startswith("_"))
+    assert len(scripts) == 7
+    readme_part, doc = README_PART.read_text(), DOC.read_text()
+    for name in scripts:
+        assert f"demos/{name}" in readme_part, name
+        assert f"demos/{name}" in doc, name
