@@ -182,11 +182,12 @@ def div(m: Math, x: Num, y: Num) -> RuleResult:
 
 def _d_power(m: Math, x: Num, c: Num) -> Num:
     """d/dx x**c, with the limits at x = 0 written out (x**(c-1) is not defined there)."""
-    if _is_zero(c):
-        return 0.0
     if _is_zero(x) and float(c) < 1.0:
-        # 0 < c < 1: the slope of x**c at 0 is infinite (c < 0 already failed in the forward).
-        return math.inf
+        # c = 0: x**0 = 1 is flat; 0 < c < 1: the slope at 0 is infinite (c < 0 failed forward).
+        return 0.0 if _is_zero(c) else math.inf
+    if isinstance(c, float) and c == 0.0:
+        return 0.0  # a constant exponent 0: x**0 = 1 is flat everywhere
+    # An exponent that is a Value stays in the graph even where it is 0: d/dy (y x**(y-1)) = 1/x.
     return c * m.pow(x, c - 1.0)
 
 
