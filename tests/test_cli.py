@@ -443,17 +443,17 @@ def test_readme_picture_is_what_its_command_draws(
         return sorted(words) + sorted(fills)
 
     assert shown(committed) == shown(fresh)
-    readme_part = (REPO / "docs" / "_readme" / "viz.md").read_text(encoding="utf-8")
-    assert "--params w1,w2,b --rankdir TB -o docs/images/neuron.svg" in readme_part
-    assert f"```text\n{printed_now}```" in readme_part  # the output the README shows
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert "--params w1,w2,b --rankdir TB -o docs/images/neuron.svg" in readme
+    assert f"```text\n{printed_now}```" in readme  # the output the README shows
 
 
 def test_readme_error_example_is_what_the_command_prints(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """The README's example of a mistake shows exactly what the command writes to stderr."""
-    readme_part = (REPO / "docs" / "_readme" / "viz.md").read_text(encoding="utf-8")
-    example = re.search(r"```text\n\$ python -m autograd_lite (.*?)\n(.*?)```", readme_part, re.S)
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    example = re.search(r"```text\n\$ python -m autograd_lite (.*?)\n(.*?)```", readme, re.S)
     assert example is not None
     command, shown = example.groups()
     assert command == 'graph "tanh(x*w + bb)" x=0.5 w=-1.5'

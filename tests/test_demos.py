@@ -253,7 +253,7 @@ def test_missing_dependency_names_the_demos_extra() -> None:
 # ---------------------------------------------------------------------------------------------
 
 DOC = REPO / "docs" / "how-backprop-works.md"
-README_PART = REPO / "docs" / "_readme" / "demos.md"
+README = REPO / "README.md"
 
 
 def python_blocks(path: Path) -> list[str]:
@@ -297,7 +297,7 @@ def test_docs_list_every_demo() -> None:
     """Each demo script appears in the README part and in the docs page's table."""
     scripts = sorted(p.name for p in DEMOS.glob("*.py") if not p.name.startswith("_"))
     assert len(scripts) == 7
-    readme_part, doc = README_PART.read_text(), DOC.read_text()
+    readme, doc = README.read_text(), DOC.read_text()
     for name in scripts:
-        assert f"demos/{name}" in readme_part, name
+        assert f"demos/{name}" in readme, name
         assert f"demos/{name}" in doc, name
