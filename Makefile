@@ -33,13 +33,13 @@ check: $(STAMP)
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 
+# micrograd, the peer, comes with the dev extra; PyTorch joins in when installed
+# (pip install torch==2.13.0 here: the CPU build).
 bench: $(STAMP)
-	$(PY) -m pip install --quiet micrograd==0.1.0
-	$(PY) bench/run.py
+	$(PY) bench/run.py --json bench/results/full.json
 
 bench-quick: $(STAMP)
-	$(PY) -m pip install --quiet micrograd==0.1.0
-	$(PY) bench/run.py --quick
+	$(PY) bench/run.py --quick --json bench/results/quick.json
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache .hypothesis

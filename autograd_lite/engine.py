@@ -485,18 +485,23 @@ def topological_order(root: Value) -> list[Value]:
 def _depth_first_order(root: Value) -> list[Value]:
     order: list[Value] = []
     visited = {root}
-    # An explicit stack of (node, iterator over its parents): depth-first without recursion.
-    stack: list[tuple[Value, Iterator[Value]]] = [(root, iter(root._parents))]
-    while stack:
-        node, parents = stack[-1]
-        for parent in parents:
+    # Depth-first without recursion: a stack of the nodes being visited, and beside it an
+    # iterator over each one's parents that remembers how far the visit has got.
+    nodes = [root]
+    unvisited_parents = [iter(root._parents)]
+    while nodes:
+        for parent in unvisited_parents[-1]:
             if parent not in visited:
                 visited.add(parent)
-                stack.append((parent, iter(parent._parents)))
+                if not parent._parents:
+                    order.append(parent)  # a leaf is finished as soon as it is found
+                    continue
+                nodes.append(parent)
+                unvisited_parents.append(iter(parent._parents))
                 break
         else:
-            stack.pop()
-            order.append(node)
+            unvisited_parents.pop()
+            order.append(nodes.pop())
     return order
 
 

@@ -1,0 +1,271 @@
+"""The benchmark still works: its quick mode runs, prints its tables, writes JSON, and agrees.
+
+Nothing here asserts a timing. What is checked is what the figures rest on: every engine's
+gradients agree with the hand-written ones (which are themselves checked against closed forms and
+finite differences), missing engines are reported as "n/a", and the tables say what they show.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+# `bench` is a folder of the repository, not an installed package.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import engines, run, workloads
+from bench.engines import Engine, HandWritten, Task, Weights
+
+ROOT = Path(__file__).resolve().parent.parent
+
+AVAILABLE = [make() for make in engines.ALL_ENGINES if make().available()]
+AVAILABLE_IDS = [e.name for e in AVAILABLE]
+
+
+# --- the command, end to end ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, object]]:
+    """`bench/run.py --quick --json PATH` once: its printed tables and its JSON."""
+    path = tmp_path_factory.mktemp("bench") / "quick.json"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--json", str(path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    document: dict[str, object] = json.loads(path.read_text())
+    return done.stdout, document
+
+
+def test_quick_run_prints_every_table(quick_run: tuple[str, dict[str, object]]) -> None:
+    """The quick run prints one Markdown table per workload and the targets."""
+    stdout, _ = quick_run
+    for heading in (
+        "### Moons training step",
+        "### Deep chain",
+        "### Wide sum",
+        "### Memory",
+        "### Digits-sized training step",
+        "### Targets",
+    ):
+        assert heading in stdout, f"{heading!r} missing from:\n{stdout}"
+    assert "| autograd_lite |" in stdout
+    assert "| hand-written |" in stdout
+
+
+def test_quick_run_json_has_every_engine_and_sample(
+    quick_run: tuple[str, dict[str, object]],
+) -> None:
+    """The JSON holds each workload, each engine's samples, and gradients that agree."""
+    _, document = quick_run
+    results = document["workloads"]
+    assert isinstance(results, dict)
+    assert set(results) == set(run.WORKLOADS)
+    sizes = workloads.QUICK
+    for key, result in results.items():
+        by_engine = result["engines"]
+        assert list(by_engine) == [make().name for make in engines.ALL_ENGINES]
+        for name, measured in by_engine.items():
+            if name not in AVAILABLE_IDS:
+                assert measured["status"] == "n/a", (key, name, measured)
+                continue
+            if key == "memory":
+                if name == "torch":
+                    assert measured["status"] == "n/a"  # invisible to tracemalloc, said so
+                else:
+                    assert measured["values"]["bytes_per_node"] > 0, (name, measured)
+                continue
+            assert measured["status"] == "ok", (key, name, measured)
+            error = measured["max_gradient_error"]
+            assert error is not None and error <= workloads.GRADIENT_TOLERANCE, (key, name)
+            repeats = sizes.chain_repeats if key == "chain" else sizes.repeats
+            for samples in measured["samples"].values():
+                assert len(samples) == repeats and all(s > 0 for s in samples), (key, name)
+
+
+def test_quick_run_finds_micrograd_recursion_limit(
+    quick_run: tuple[str, dict[str, object]],
+) -> None:
+    """micrograd's recursive sort fails near Python's default limit; ours goes all the way."""
+    _, document = quick_run
+    results = document["workloads"]
+    assert isinstance(results, dict)
+    chain = results["chain"]["engines"]
+    assert chain["autograd_lite"]["values"]["largest_n_default"] == workloads.QUICK.chain_n
+    if "micrograd" in AVAILABLE_IDS:
+        assert 300 < chain["micrograd"]["values"]["largest_n_default"] < 1000
+    else:
+        assert chain["micrograd"]["status"] == "n/a"
+
+
+# --- the gradients the timings rest on ------------------------------------------------------
+
+
+def _chain_closed_form(n: int) -> tuple[float, float]:
+    """dy/da and dy/db of y_n = a * y_{n-1} + b from y_0 = 0: y_n = b (1 - a^n) / (1 - a)."""
+    a, b = engines.A, engines.B
+    assert engines.Y0 == 0.0
+    d_b = (1 - a**n) / (1 - a)
+    d_a = b * (-n * a ** (n - 1) * (1 - a) + (1 - a**n)) / (1 - a) ** 2
+    return d_a, d_b
+
+
+@pytest.mark.parametrize("engine", AVAILABLE, ids=AVAILABLE_IDS)
+def test_chain_gradients_match_the_closed_form(engine: Engine) -> None:
+    """Each engine's deep-chain gradients equal the closed form."""
+    n = 60
+    graph = engine.build_chain(n)
+    got = workloads.backward_for(engine)(lambda: engine.backward_chain(graph))
+    expected = _chain_closed_form(n)
+    assert got == pytest.approx(expected, rel=1e-12), (got, expected)
+
+
+@pytest.mark.parametrize("engine", AVAILABLE, ids=AVAILABLE_IDS)
+def test_wide_gradients_are_the_other_factor(engine: Engine) -> None:
+    """d(sum x_i y_i)/dx_i = y_i and /dy_i = x_i, exactly, in every engine."""
+    xs, ys = [0.5, -1.25, 3.0], [2.0, 0.75, -0.125]
+    graph = engine.build_wide(xs, ys)
+    assert workloads.backward_for(engine)(lambda: engine.backward_wide(graph)) == ys + xs
+
+
+def _loss(weights: Weights, task: Task) -> float:
+    """The hand-written loss at these weights, without updating them."""
+    frozen = Task(task.loss, task.inputs, task.targets, task.lam, lr=0.0)
+    return HandWritten().trainer(weights, frozen).step()
+
+
+def _shifted(weights: Weights, index: int, h: float) -> Weights:
+    """A copy of weights with the index-th parameter (in `Weights` order) moved by h."""
+    out: Weights = []
+    position = 0
+    for layer in weights:
+        new_layer: list[tuple[list[float], float]] = []
+        for w, b in layer:
+            w = [wi + h if position + i == index else wi for i, wi in enumerate(w)]
+            position += len(w)
+            new_layer.append((w, b + h if position == index else b))
+            position += 1
+        out.append(new_layer)
+    return out
+
+
+@pytest.mark.parametrize("which", ["moons", "digits"])
+def test_hand_written_gradients_match_finite_differences(which: str) -> None:
+    """The reference gradients are right: central differences of the loss agree."""
+    weights, task = workloads.moons_task(6) if which == "moons" else workloads.digits_task(2)
+    trainer = HandWritten().trainer(weights, task)
+    trainer.step()
+    grads = trainer.gradients()
+    h = 1e-6
+    # Every parameter of the small moons net; a spread of them for the bigger digits one.
+    indices = range(len(grads)) if which == "moons" else range(0, len(grads), 97)
+    for index in indices:
+        up = _loss(_shifted(weights, index, h), task)
+        down = _loss(_shifted(weights, index, -h), task)
+        numeric = (up - down) / (2 * h)
+        assert grads[index] == pytest.approx(numeric, abs=1e-6), (index, grads[index], numeric)
+
+
+@pytest.mark.parametrize("engine", AVAILABLE, ids=AVAILABLE_IDS)
+@pytest.mark.parametrize("which", ["moons", "digits"])
+def test_training_step_gradients_agree_with_hand_written(engine: Engine, which: str) -> None:
+    """One training step from the same weights gives every engine the same gradients."""
+    weights, task = workloads.moons_task(5) if which == "moons" else workloads.digits_task(2)
+    reference = HandWritten().trainer(weights, task)
+    reference_loss = reference.step()
+    trainer = engine.trainer(weights, task)
+    loss = trainer.step()
+    error = workloads.check_gradients(
+        engine.name, [reference_loss, *reference.gradients()], [loss, *trainer.gradients()]
+    )
+    assert error <= workloads.GRADIENT_TOLERANCE
+
+
+def test_gradient_check_rejects_a_wrong_gradient() -> None:
+    """The check that guards every timing fails on a gradient off by 1e-7, on NaN, and on length."""
+    assert workloads.check_gradients("same", [1.0, -2.0], [1.0, -2.0]) == 0.0
+    with pytest.raises(workloads.GradientMismatch, match=r"off: gradient 1 is -2\.0000002"):
+        workloads.check_gradients("off", [1.0, -2.0], [1.0, -2.0000002])
+    with pytest.raises(workloads.GradientMismatch, match="nan"):
+        workloads.check_gradients("nan", [1.0], [float("nan")])
+    with pytest.raises(workloads.GradientMismatch, match="1 gradients, expected 2"):
+        workloads.check_gradients("short", [1.0, 2.0], [1.0])
+
+
+# --- engines that are missing, recursion, and the tables ------------------------------------
+
+
+class _Missing(HandWritten):
+    name = "missing"
+
+    def available(self) -> bool:
+        return False
+
+
+def test_missing_engine_is_reported_as_na_not_an_error() -> None:
+    """An engine that cannot be imported shows "n/a" in the results and the table."""
+    weights, task = workloads.moons_task(4)
+    result = workloads.run_training(
+        "moons", "Moons", [HandWritten(), _Missing()], weights, task, repeats=1, params={}
+    )
+    assert result.engines["missing"].status == "n/a"
+    assert result.engines["hand-written"].status == "ok"
+    table = "\n".join(run.timing_table(result))
+    assert "| missing | n/a | — | — |" in table
+
+
+def test_timing_table_ratios() -> None:
+    """Ratios read "micrograd ÷ this" and "this ÷ hand-written", from medians."""
+    result = workloads.WorkloadResult(
+        key="moons",
+        title="t",
+        metrics=["step"],
+        engines={
+            "autograd_lite": workloads.EngineResult(samples={"step": [0.002, 0.004, 0.003]}),
+            "micrograd": workloads.EngineResult(samples={"step": [0.3]}),
+            "hand-written": workloads.EngineResult(samples={"step": [0.001]}),
+        },
+        params={},
+    )
+    table = "\n".join(run.timing_table(result))
+    assert "| autograd_lite | 3.0 ms | 100× | 3.0× |" in table
+    assert "| micrograd | 300.0 ms | 1.0× | 300× |" in table
+
+
+def test_largest_default_n_is_found_by_bisection() -> None:
+    """The search returns the last n that survives, whatever the failure point."""
+
+    class FailsAbove(HandWritten):
+        def backward_chain(self, graph: object) -> list[float]:
+            assert isinstance(graph, list)
+            if len(graph) > 777:
+                raise RecursionError("too deep")
+            return [0.0, 0.0]
+
+    assert workloads.largest_default_n(FailsAbove(), 5000) == 777
+    assert workloads.largest_default_n(HandWritten(), 5000) == 5000
+
+
+def test_call_deep_raises_the_limit_and_passes_errors_back() -> None:
+    """call_deep() runs a recursion deeper than the default limit, then restores the limit."""
+    limit = sys.getrecursionlimit()
+
+    def depth(n: int) -> int:
+        return 0 if n == 0 else 1 + depth(n - 1)
+
+    assert workloads.call_deep(lambda: depth(20_000)) == 20_000
+    assert sys.getrecursionlimit() == limit
+
+    def fail() -> int:
+        raise ValueError("inside")
+
+    with pytest.raises(ValueError, match="inside"):
+        workloads.call_deep(fail)
