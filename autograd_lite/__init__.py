@@ -14,10 +14,10 @@ from autograd_lite.engine import (
     is_grad_enabled,
     no_grad,
     primitive,
-    sum,
     topological_order,
     zero_grad,
 )
+from autograd_lite.engine import sum as sum  # autograd_lite.sum, but not in `import *`
 from autograd_lite.functional import grad, hessian, hvp, value_and_grad
 from autograd_lite.viz import draw_dot, to_dot
 
@@ -35,7 +35,7 @@ __all__ = [
     "is_grad_enabled",
     "no_grad",
     "primitive",
-    "sum",
+    # not "sum": `from autograd_lite import *` must not replace the built-in sum()
     "to_dot",
     "topological_order",
     "value_and_grad",

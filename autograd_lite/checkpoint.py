@@ -72,11 +72,7 @@ def save(model: Module, path: Path, optimizer: Optimizer | None = None) -> None:
         if type(optimizer) not in _OPTIMIZERS.values():
             msg = f"save() can store SGD or Adam state, got {type(optimizer).__name__}"
             raise TypeError(msg)
-        params = model.parameters()
-        same = len(optimizer.params) == len(params) and all(
-            a is b for a, b in zip(optimizer.params, params, strict=True)
-        )
-        if not same:
+        if not _optimizes(optimizer, model):
             msg = "save() needs an optimizer over exactly model.parameters(), in that order"
             raise ValueError(msg)
     parameters = model.state_dict()
@@ -211,6 +207,9 @@ def load_with_optimizer(
     Raises:
         CheckpointError: as for `load`, or the checkpoint holds no optimizer state.
     """
+    if lr_schedule is not None and not callable(lr_schedule):
+        msg = f"load_with_optimizer() needs a callable lr_schedule, got {lr_schedule!r}"
+        raise TypeError(msg)
     checkpoint = _read(path)
     if checkpoint.optimizer_state is None:
         raise CheckpointError(path, "it holds no optimizer state (saved without optimizer=)")
@@ -219,12 +218,23 @@ def load_with_optimizer(
     return checkpoint.model, optimizer
 
 
+def _optimizes(optimizer: Optimizer, model: Module) -> bool:
+    """Whether the optimizer holds exactly the model's parameters, in the model's order."""
+    params = model.parameters()
+    return len(optimizer.params) == len(params) and all(
+        a is b for a, b in zip(optimizer.params, params, strict=True)
+    )
+
+
 def load_into(path: Path, model: Module, optimizer: Optimizer | None = None) -> None:
     """Load a checkpoint into an existing model (and optimizer): all or nothing.
 
     The file's architecture must equal the model's. If anything is wrong, `CheckpointError` is
     raised and neither the model nor the optimizer has changed.
     """
+    if optimizer is not None and not _optimizes(optimizer, model):
+        msg = "load_into() needs an optimizer over exactly model.parameters(), in that order"
+        raise ValueError(msg)
     expected = _architecture(model)
     checkpoint = _read(path)
     if checkpoint.architecture != expected:

@@ -13,7 +13,7 @@ import numbers
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from functools import update_wrapper
+from functools import lru_cache, update_wrapper
 from itertools import repeat
 from operator import attrgetter
 from typing import Final
@@ -66,6 +66,17 @@ _SOFTPLUS: Final = Op("softplus", rules.softplus)
 _RELU: Final = Op("relu", rules.relu)
 _SUM: Final = Op("sum", rules.add_n)
 _DOT: Final = Op("dot", rules.dot)
+
+
+# An operation with a constant argument is one Op per constant, made once and shared.
+@lru_cache(maxsize=256)
+def _power_op(c: float) -> Op:
+    return Op(f"**{c:g}", rules.power_const, (c,))
+
+
+@lru_cache(maxsize=256)
+def _leaky_relu_op(slope: float) -> Op:
+    return Op("leaky_relu", rules.leaky_relu, (slope,))
 
 
 # A context variable is per thread (and per asyncio task), so no_grad() in one thread never
@@ -202,7 +213,7 @@ class Value:
         # A constant exponent is an argument of the operation, not a node: x ** 2 has one input.
         c = float(other)
         out, partials = rules.power_const(FLOATS, self.data, c)
-        return _node(out, (self,), partials, Op(f"**{c:g}", rules.power_const, (c,)))
+        return _node(out, (self,), partials, _power_op(c))
 
     def __rpow__(self, other: Value | Scalar) -> Value:
         base = _as_value(other)
@@ -264,8 +275,9 @@ class Value:
 
     def leaky_relu(self, slope: float = 0.01) -> Value:
         """self for a positive input, slope * self otherwise."""
-        slope = _real_or_raise(slope, "leaky_relu() slope")
-        return _unary(Op("leaky_relu", rules.leaky_relu, (slope,)), self)
+        if type(slope) is not float:
+            slope = _real_or_raise(slope, "leaky_relu() slope")
+        return _unary(_leaky_relu_op(slope), self)
 
     # -- gradients ------------------------------------------------------------------------------
 
@@ -273,8 +285,9 @@ class Value:
         """Compute d(self)/d(node) for every node of the graph into ``node.grad``.
 
         Leaves accumulate (``+=``) across calls, as in PyTorch; every other node's gradient is
-        recomputed from zero by each call. With ``create_graph=True`` gradients are themselves
-        Values with graphs, so they can be differentiated again.
+        recomputed from zero by each call. With ``create_graph=True`` every gradient that
+        depends on an input is a new Value with a graph of its own, so it can be differentiated
+        again (under ``no_grad()`` those graphs are not recorded, as in PyTorch).
 
         >>> a = Value(2.0)
         >>> c = 3 * (a * a)
@@ -513,15 +526,6 @@ def _sweep(order: list[Value]) -> None:
             parent.grad += partial * upstream
 
 
-def _times(x: Num, y: Num) -> Num:
-    """x * y, without a node when either factor is exactly 1.0 (keeps gradient graphs small)."""
-    if type(x) is float and x == 1.0:
-        return y
-    if type(y) is float and y == 1.0:
-        return x
-    return x * y
-
-
 def _sweep_building_graph(order: list[Value]) -> None:
     """The chain rule with partials rebuilt as Values, so gradients are graphs too."""
     for node in reversed(order):
@@ -530,7 +534,12 @@ def _sweep_building_graph(order: list[Value]) -> None:
         upstream = node.grad
         _, partials = node._op.rule(VALUES, *node._parents, *node._op.args)
         for parent, partial in zip(node._parents, partials):
-            contribution = _times(partial, upstream)
+            # A partial of exactly 1.0 passes the upstream gradient on without a node. A partial
+            # that is a Value is always multiplied, even by 1.0: it may be a node of the forward
+            # graph (d/dx x*y = y), and a gradient must never be the very node an optimizer
+            # is about to update.
+            is_one = type(partial) is float and partial == 1.0
+            contribution = upstream if is_one else partial * upstream
             previous = parent.grad
             if type(previous) is float and previous == 0.0:
                 parent.grad = contribution

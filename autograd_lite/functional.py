@@ -8,12 +8,19 @@ calls to `Value.backward`; it holds no calculus of its own.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from contextvars import ContextVar
+from typing import Any, Final
 
 from autograd_lite.engine import Value, topological_order
 
 Scalar = float | int
 Grad = float | Value
+
+# How many grad() calls are evaluating their function right now. Inside one, a nested grad()
+# must return a graph even when called with plain floats: its function may use the outer
+# call's variables (grad(lambda x: x * grad(lambda y: x * y)(3.0))), and the outer call
+# differentiates through the answer.
+_DEPTH: Final = ContextVar("autograd_lite_grad_depth", default=0)
 
 
 def _gradients(root: Value, wrt: Sequence[Value], create_graph: bool) -> list[Grad]:
@@ -32,14 +39,18 @@ def _gradients(root: Value, wrt: Sequence[Value], create_graph: bool) -> list[Gr
 
 
 def _prepare(args: tuple[Any, ...], argnums: int | Sequence[int]) -> tuple[list[Any], list[int]]:
-    """Wrap the differentiated arguments as Values; say which they are."""
+    """Give each differentiated argument a node of its own; say which arguments they are."""
     nums = [argnums] if isinstance(argnums, int) else list(argnums)
     call_args = list(args)
     for i in nums:
         if not -len(args) <= i < len(args):
             msg = f"argnums {i} is out of range for a call with {len(args)} arguments"
             raise IndexError(msg)
-        if not isinstance(args[i], Value):
+        if isinstance(args[i], Value):
+            # A new node that stays connected to the caller's graph: the same Value passed in
+            # two positions must still give two separate partial derivatives.
+            call_args[i] = args[i] * 1.0
+        else:
             call_args[i] = Value(args[i])
     return call_args, nums
 
@@ -60,9 +71,14 @@ def value_and_grad(
     def wrapper(*args: Any) -> tuple[Grad, Any]:
         call_args, nums = _prepare(args, argnums)
         wrt = [call_args[i] for i in nums]
-        # When the caller hands us Values, it may differentiate our answer: keep the graph.
-        create_graph = any(isinstance(args[i], Value) for i in nums)
-        out = f(*call_args)
+        # When the caller hands us Values, or calls us from inside another grad(), it may
+        # differentiate our answer: keep the graph.
+        create_graph = _DEPTH.get() > 0 or any(isinstance(args[i], Value) for i in nums)
+        token = _DEPTH.set(_DEPTH.get() + 1)
+        try:
+            out = f(*call_args)
+        finally:
+            _DEPTH.reset(token)
         if isinstance(out, Value):
             grads = _gradients(out, wrt, create_graph)
             value: Grad = out if create_graph else out.data

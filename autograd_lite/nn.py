@@ -53,7 +53,7 @@ class Module:
         """Every parameter with its dotted name (``layers.0.neurons.3.w.1``), in a stable order."""
         named: list[tuple[str, Value]] = []
         seen: set[int] = set()  # a parameter shared by two modules is listed once, first name wins
-        walked: set[int] = set()  # a module reachable twice (or in a cycle) is walked once
+        walked: set[int] = set()  # a container reachable twice (or in a cycle) is walked once
         # An explicit stack, children pushed in reverse: a pre-order walk without recursion.
         stack: list[tuple[str, object]] = [("", self)]
         while stack:
@@ -70,6 +70,9 @@ class Module:
                 walked.add(id(obj))
                 children = [(k, v) for k, v in vars(obj).items() if not k.startswith("_")]
             elif isinstance(obj, list | tuple):
+                if id(obj) in walked:  # a list may hold itself
+                    continue
+                walked.add(id(obj))
                 children = [(str(i), v) for i, v in enumerate(obj)]
             else:
                 continue
@@ -283,7 +286,6 @@ class Layer(Module):
         self.activation = _activation(activation, "Layer()")
         generator = _generator(seed, rng, "Layer()")
         self.neurons = [Neuron(nin, activation, rng=generator, fan_out=nout) for _ in range(nout)]
-        self._activate = _ACTIVATION_FUNCTIONS[activation]
         self._label_parameters()
 
     def __call__(self, x: Sequence[Input]) -> list[Value]:
@@ -291,11 +293,7 @@ class Layer(Module):
         return self._forward(_as_inputs(x, self.nin, "Layer()"))
 
     def _forward(self, x: list[Value]) -> list[Value]:
-        # Neuron._forward inlined: this loop is the hot path of training.
-        activate = self._activate
-        if activate is None:
-            return [dot(n.w, x) + n.b for n in self.neurons]
-        return [activate(dot(n.w, x) + n.b) for n in self.neurons]
+        return [neuron._forward(x) for neuron in self.neurons]
 
     def __repr__(self) -> str:
         return f"Layer({self.nin}, {self.nout}, activation={self.activation!r})"

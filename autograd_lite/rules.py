@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol, TypeAlias
 
 # A number the rules compute with: a float in the forward pass, a Value when a rule rebuilds its
@@ -126,12 +126,30 @@ class FloatMath:
     @staticmethod
     def sum(xs: Sequence[float]) -> float:
         """The correctly rounded sum: the same bits in any order and on any Python version."""
-        return math.fsum(xs)
+        try:
+            return math.fsum(xs)
+        except (OverflowError, ValueError):
+            return _ieee_sum(xs)
 
     @staticmethod
     def dot(ws: Sequence[float], xs: Sequence[float]) -> float:
         """The correctly rounded sum of the products wi * xi."""
-        return math.fsum(map(operator.mul, ws, xs))
+        try:
+            return math.fsum(map(operator.mul, ws, xs))
+        except (OverflowError, ValueError):
+            return _ieee_sum(map(operator.mul, ws, xs))
+
+
+def _ieee_sum(xs: Iterable[float]) -> float:
+    """Plain left-to-right addition, for what math.fsum refuses.
+
+    fsum raises on 1e308 + 1e308 and on inf - inf, where IEEE arithmetic gives inf and nan, as
+    `+` does: a model that diverges should see inf or nan, not crash inside a sum.
+    """
+    total = 0.0
+    for x in xs:
+        total += x
+    return total
 
 
 FLOATS = FloatMath()

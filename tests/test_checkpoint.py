@@ -155,6 +155,28 @@ def test_load_into_restores_an_existing_model_and_optimizer(tmp_path: Path) -> N
     assert other_optimizer.state_dict() == optimizer.state_dict()
 
 
+def test_load_into_refuses_an_optimizer_of_other_parameters(tmp_path: Path) -> None:
+    """An optimizer over other Values is refused before the model or optimizer changes."""
+    model, optimizer = _trained()
+    path = tmp_path / "run.json"
+    save(model, path, optimizer)
+    other = MLP(2, [8, 8, 1], seed=99)
+    before = _bits(other)
+    stranger = Adam([Value(1.0)])
+    with pytest.raises(ValueError, match=r"model\.parameters\(\)"):
+        load_into(path, other, stranger)
+    assert _bits(other) == before and stranger.step_count == 0
+
+
+def test_load_with_optimizer_checks_the_schedule_first(tmp_path: Path) -> None:
+    """A schedule that is not callable is refused at once, not at the first step()."""
+    model, optimizer = _trained()
+    path = tmp_path / "run.json"
+    save(model, path, optimizer)
+    with pytest.raises(TypeError, match="callable lr_schedule"):
+        load_with_optimizer(path, lr_schedule=5)  # type: ignore[arg-type]
+
+
 def test_saving_again_replaces_the_file_and_leaves_no_temporary(tmp_path: Path) -> None:
     """A second save overwrites the first; the folder holds only the checkpoint."""
     model = MLP(2, [4, 1], seed=0)

@@ -525,3 +525,19 @@ def test_gradients_are_bitwise_identical_across_processes() -> None:
     ]
     assert runs[0] == runs[1]
     assert runs[0].count("0x") == 30
+
+
+def test_nary_nodes_follow_ieee_where_exact_summation_gives_up() -> None:
+    """sum and dot overflow to inf and give nan for inf - inf, as + does, instead of raising."""
+    big = Value(1e308)
+    assert al.sum([big, big]).data == math.inf
+    assert math.isnan(al.sum([Value(math.inf), Value(-math.inf)]).data)
+    assert math.isnan(al.dot([Value(math.inf), 1.0], [1.0, Value(-math.inf)]).data)
+
+
+def test_star_import_keeps_the_builtin_sum() -> None:
+    """`from autograd_lite import *` does not replace Python's sum()."""
+    namespace: dict[str, object] = {}
+    exec("from autograd_lite import *", namespace)
+    assert "sum" not in namespace and "Value" in namespace
+    assert al.sum([1.0, 2.0]).data == 3.0

@@ -114,3 +114,27 @@ def test_hessian_and_hvp_of_a_two_variable_function() -> None:
 def test_hessian_of_a_linear_function_is_zero() -> None:
     """Partials that do not depend on the inputs give an all-zero Hessian."""
     assert hessian(lambda x, y: 3 * x - y)(1.0, 2.0) == [[0.0, 0.0], [0.0, 0.0]]
+
+
+def test_create_graph_gradients_are_never_forward_nodes() -> None:
+    """After create_graph=True, d(x*w)/dx equals w but is a new node, so updating w leaves it."""
+    x, w = Value(1.0), Value(2.0)
+    (x * w).backward(create_graph=True)
+    assert isinstance(x.grad, Value) and isinstance(w.grad, Value)
+    assert x.grad is not w and w.grad is not x
+    w.data = 100.0  # an optimizer updating w must not change the gradient already computed
+    assert x.grad.data == 2.0
+
+
+def test_nested_grad_sees_the_outer_variable() -> None:
+    """An inner grad() called with floats still carries its dependence on the outer variable."""
+    # d/dx [x * d/dy (x*y)] = d/dx x**2 = 2x
+    assert grad(lambda x: x * grad(lambda y: x * y)(3.0))(2.0) == 4.0
+
+
+def test_the_same_value_in_two_positions_gives_two_partials() -> None:
+    """grad(a*b) at (v, v) with respect to a is b's value, not the sum of both partials."""
+    v = Value(3.0)
+    assert float(grad(lambda a, b: a * b)(v, v)) == 3.0
+    # d/dx of [d/da (a*b) at a = b = x] = d/dx x = 1
+    assert grad(lambda x: grad(lambda a, b: a * b)(x, x))(3.0) == 1.0

@@ -486,3 +486,15 @@ def test_docstring_examples_run(module: ModuleType) -> None:
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0
     assert result.failed == 0
+
+
+def test_named_parameters_survives_a_list_that_holds_itself() -> None:
+    """A container reachable from itself is walked once, not forever."""
+
+    class Odd(Module):
+        def __init__(self) -> None:
+            self.w = Value(1.0)
+            self.loop: list[object] = []
+            self.loop.append(self.loop)
+
+    assert [name for name, _ in Odd().named_parameters()] == ["w"]
