@@ -351,14 +351,7 @@ def _node(data: float, parents: tuple[Value, ...], partials: tuple[Num, ...], op
 
 def _constant(x: float) -> Value:
     """A number that entered an expression, as a leaf node."""
-    node: Value = _new_value(Value)
-    node.data = x
-    node.grad = 0.0
-    node.label = ""
-    node._parents = ()
-    node._partials = ()
-    node._op = CONSTANT
-    return node
+    return _node(x, (), (), CONSTANT)
 
 
 def _is_real(x: object) -> bool:
@@ -432,8 +425,8 @@ def primitive(rule: Rule, *, name: str | None = None) -> Callable[..., Value]:
     op = Op(name or str(getattr(rule, "__name__", "primitive")), rule)
 
     def apply(*inputs: Value | Scalar) -> Value:
-        parents = tuple(_as_value_or_raise(x, f"{op.name}()") for x in inputs)
-        out, partials = rule(FLOATS, *[p.data for p in parents])
+        parents = _as_values(inputs, f"{op.name}()")
+        out, partials = rule(FLOATS, *map(_data, parents))
         out = _real_or_raise(out, f"{op.name}() rule's output")
         if len(partials) != len(parents):
             msg = (
