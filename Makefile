@@ -37,9 +37,11 @@ check: $(STAMP)
 # (pip install torch==2.13.0 here: the CPU build).
 bench: $(STAMP)
 	$(PY) bench/run.py --json bench/results/full.json
+	$(PY) bench/first_order_cost.py
 
 bench-quick: $(STAMP)
 	$(PY) bench/run.py --quick --json bench/results/quick.json
+	$(PY) bench/first_order_cost.py --quick
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -146,7 +146,7 @@ class Value:
     def __format__(self, spec: str) -> str:
         return format(self.data, spec) if spec else repr(self)
 
-    # -- arithmetic: call the rule directly, it is the hot path ---------------------------------
+    # -- arithmetic: each operator calls its rule directly (the hot path) and records a node ----
 
     def __add__(self, other: Value | Scalar) -> Value:
         y = other if isinstance(other, Value) else _as_value(other)
@@ -223,61 +223,74 @@ class Value:
         return _node(out, (base, self), partials, _POW)
 
     def __neg__(self) -> Value:
-        return _unary(_NEG, self)
+        out, partials = rules.neg(FLOATS, self.data)
+        return _node(out, (self,), partials, _NEG)
 
     def __pos__(self) -> Value:
         return self
 
     def __abs__(self) -> Value:
-        return _unary(_ABS, self)
+        out, partials = rules.absolute(FLOATS, self.data)
+        return _node(out, (self,), partials, _ABS)
 
     # -- functions ------------------------------------------------------------------------------
 
     def exp(self) -> Value:
         """e ** self."""
-        return _unary(_EXP, self)
+        out, partials = rules.exp(FLOATS, self.data)
+        return _node(out, (self,), partials, _EXP)
 
     def log(self) -> Value:
         """Natural logarithm; raises ValueError for an input <= 0."""
-        return _unary(_LOG, self)
+        out, partials = rules.log(FLOATS, self.data)
+        return _node(out, (self,), partials, _LOG)
 
     def log1p(self) -> Value:
         """log(1 + self), accurate near 0; raises ValueError for an input <= -1."""
-        return _unary(_LOG1P, self)
+        out, partials = rules.log1p(FLOATS, self.data)
+        return _node(out, (self,), partials, _LOG1P)
 
     def sqrt(self) -> Value:
         """Square root; raises ValueError for a negative input."""
-        return _unary(_SQRT, self)
+        out, partials = rules.sqrt(FLOATS, self.data)
+        return _node(out, (self,), partials, _SQRT)
 
     def sin(self) -> Value:
         """Sine (radians)."""
-        return _unary(_SIN, self)
+        out, partials = rules.sin(FLOATS, self.data)
+        return _node(out, (self,), partials, _SIN)
 
     def cos(self) -> Value:
         """Cosine (radians)."""
-        return _unary(_COS, self)
+        out, partials = rules.cos(FLOATS, self.data)
+        return _node(out, (self,), partials, _COS)
 
     def tanh(self) -> Value:
         """Hyperbolic tangent."""
-        return _unary(_TANH, self)
+        out, partials = rules.tanh(FLOATS, self.data)
+        return _node(out, (self,), partials, _TANH)
 
     def sigmoid(self) -> Value:
         """Logistic sigmoid, stable for any finite input."""
-        return _unary(_SIGMOID, self)
+        out, partials = rules.sigmoid(FLOATS, self.data)
+        return _node(out, (self,), partials, _SIGMOID)
 
     def softplus(self) -> Value:
         """log(1 + e ** self), stable for any finite input."""
-        return _unary(_SOFTPLUS, self)
+        out, partials = rules.softplus(FLOATS, self.data)
+        return _node(out, (self,), partials, _SOFTPLUS)
 
     def relu(self) -> Value:
         """max(self, 0); its derivative at 0 is taken to be 0."""
-        return _unary(_RELU, self)
+        out, partials = rules.relu(FLOATS, self.data)
+        return _node(out, (self,), partials, _RELU)
 
     def leaky_relu(self, slope: float = 0.01) -> Value:
         """self for a positive input, slope * self otherwise."""
         if type(slope) is not float:
             slope = _real_or_raise(slope, "leaky_relu() slope")
-        return _unary(_leaky_relu_op(slope), self)
+        out, partials = rules.leaky_relu(FLOATS, self.data, slope)
+        return _node(out, (self,), partials, _leaky_relu_op(slope))
 
     # -- gradients ------------------------------------------------------------------------------
 
@@ -398,12 +411,6 @@ def _apply(op: Op, parents: tuple[Value, ...]) -> Value:
     """Run op's rule on the parents' data and record the result as a node."""
     out, partials = op.rule(FLOATS, *map(_data, parents), *op.args)
     return _node(out, parents, partials, op)
-
-
-def _unary(op: Op, x: Value) -> Value:
-    """_apply() for one parent, the common case, without building an argument list."""
-    out, partials = op.rule(FLOATS, x.data, *op.args)
-    return _node(out, (x,), partials, op)
 
 
 def primitive(rule: Rule, *, name: str | None = None) -> Callable[..., Value]:

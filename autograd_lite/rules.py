@@ -95,18 +95,16 @@ class FloatMath:
 
     @staticmethod
     def sin(x: float) -> float:
-        """Sine of x (radians)."""
-        return math.sin(x)
+        """Sine of x (radians); NaN for an infinite x, as IEEE 754 says (math.sin raises)."""
+        return math.nan if math.isinf(x) else math.sin(x)
 
     @staticmethod
     def cos(x: float) -> float:
-        """Cosine of x (radians)."""
-        return math.cos(x)
+        """Cosine of x (radians); NaN for an infinite x, as IEEE 754 says (math.cos raises)."""
+        return math.nan if math.isinf(x) else math.cos(x)
 
-    @staticmethod
-    def tanh(x: float) -> float:
-        """Hyperbolic tangent; finite for every input."""
-        return math.tanh(x)
+    # Defined and finite everywhere: math's own C function serves as it is.
+    tanh = staticmethod(math.tanh)
 
     @staticmethod
     def sigmoid(x: float) -> float:

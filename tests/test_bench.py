@@ -17,7 +17,7 @@ import pytest
 # `bench` is a folder of the repository, not an installed package.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import engines, run, workloads
+from bench import engines, first_order_cost, run, workloads
 from bench.engines import Engine, HandWritten, Task, Weights
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -269,3 +269,13 @@ def test_call_deep_raises_the_limit_and_passes_errors_back() -> None:
 
     with pytest.raises(ValueError, match="inside"):
         workloads.call_deep(fail)
+
+
+def test_first_order_cost_compares_like_with_like(capsys: pytest.CaptureFixture[str]) -> None:
+    """The first-order cost script checks both variants agree, then prints one row per op."""
+    ratios = first_order_cost.main(["--quick"])
+    assert set(ratios) == {"tanh", "x * y", "dot, 16 + 16 inputs"}
+    assert all(ratio > 0 for ratio in ratios.values())
+    printed = capsys.readouterr().out
+    rows = [line for line in printed.splitlines() if line.startswith("| ")]
+    assert len(rows) == 2 + len(ratios)  # header, rule, one row per operation

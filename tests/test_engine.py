@@ -346,6 +346,7 @@ def test_nan_and_inf_propagate_as_ieee_says() -> None:
     inf = Value(math.inf)
     assert (inf.tanh()).data == 1.0
     assert (inf + 1).data == math.inf
+    assert math.isnan(inf.sin().data) and math.isnan(Value(-math.inf).cos().data)
 
 
 # --- domain errors ---------------------------------------------------------------------------
