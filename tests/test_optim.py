@@ -33,7 +33,7 @@ def _import_torch() -> Any:
 
 
 TORCH = _import_torch()
-ORACLES = ["formula", "torch"] if TORCH is not None else ["formula"]
+ORACLES = ["formula", "torch"]
 
 
 def _bad(x: object) -> Any:
@@ -162,6 +162,8 @@ def test_updates_match_the_reference_over_several_steps(
     kind: str, config: dict[str, Any], oracle: str
 ) -> None:
     """Every parameter after every step equals the reference algorithm's (to 1e-13)."""
+    if oracle == "torch" and TORCH is None:
+        pytest.skip("torch is not installed (in CI it must be, and this cannot skip)")
     got, optimizer = _run(kind, config)
     if oracle == "torch":
         expected = _torch_reference(kind, config)
