@@ -14,7 +14,7 @@ import random
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
-from autograd_lite.engine import Value, dot
+from autograd_lite.engine import Value, dot, zero_grad
 
 __all__ = ["ACTIVATIONS", "LEAKY_RELU_SLOPE", "MLP", "Layer", "Module", "Neuron"]
 
@@ -87,8 +87,7 @@ class Module:
 
     def zero_grad(self) -> None:
         """Set every parameter's gradient to 0 (call it before each backward pass)."""
-        for p in self.parameters():
-            p.grad = 0.0
+        zero_grad(self.parameters())
 
     def state_dict(self) -> dict[str, float]:
         """The parameters' values by dotted name: plain floats, ready for JSON."""

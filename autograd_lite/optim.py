@@ -12,7 +12,7 @@ import numbers
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from autograd_lite.engine import Value
+from autograd_lite.engine import Value, zero_grad
 
 __all__ = ["SGD", "Adam", "Optimizer", "Schedule"]
 
@@ -115,8 +115,7 @@ class Optimizer:
 
     def zero_grad(self) -> None:
         """Set every parameter's gradient to 0."""
-        for p in self.params:
-            p.grad = 0.0
+        zero_grad(self.params)
 
     def step(self) -> None:
         """Update every parameter once from its current gradient."""
