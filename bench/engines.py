@@ -57,6 +57,8 @@ class Engine:
     """The questions every engine answers; a subclass answers them in its own idiom."""
 
     name = ""
+    #: The package to import, for an engine that may be missing ("" for one always here).
+    package = ""
     #: The backward pass recurses once per graph level (deep graphs need a raised limit).
     recursive = False
     #: Its graph lives in Python objects, so tracemalloc sees all of its memory.
@@ -66,11 +68,17 @@ class Engine:
 
     def available(self) -> bool:
         """Whether the engine can be imported here."""
+        if not self.package:
+            return True
+        try:
+            importlib.import_module(self.package)
+        except ImportError:
+            return False
         return True
 
     def version(self) -> str:
         """The installed version, for the record."""
-        return ""
+        return _distribution_version(self.package) if self.package else ""
 
     def build_chain(self, n: int) -> Any:
         """y = y * A + B, n times, from leaves A, B and Y0; returns a handle for backward."""
@@ -184,18 +192,9 @@ class Micrograd(Engine):
     """micrograd: its `Value` and `nn.MLP`, with Python's sum() as in its README."""
 
     name = "micrograd"
+    package = "micrograd"
     recursive = True
     note = "recursion limit raised and a 512 MiB thread stack where a graph is deep"
-
-    def available(self) -> bool:
-        try:
-            import micrograd.engine  # noqa: F401
-        except ImportError:
-            return False
-        return True
-
-    def version(self) -> str:
-        return _distribution_version("micrograd")
 
     def build_chain(self, n: int) -> Any:
         from micrograd.engine import Value
@@ -437,18 +436,9 @@ class Torch(Engine):
     """PyTorch on 0-dim float64 tensors, one tensor per scalar, micrograd's way."""
 
     name = "torch"
+    package = "torch"
     traceable_memory = False
     note = "0-dim float64 tensors; its graph lives in C++, invisible to tracemalloc"
-
-    def available(self) -> bool:
-        try:
-            import torch  # noqa: F401
-        except ImportError:
-            return False
-        return True
-
-    def version(self) -> str:
-        return _distribution_version("torch")
 
     def build_chain(self, n: int) -> Any:
         import torch
