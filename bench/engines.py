@@ -148,15 +148,20 @@ class AutogradLite(Engine):
         return _LiteTrainer(weights, task)
 
 
+def _set_weights(model: Any, weights: Weights) -> None:
+    """Copy the shared initial weights into an MLP with layers, neurons, w and b (either engine)."""
+    for layer, layer_weights in zip(model.layers, weights, strict=True):
+        for neuron, (w, b) in zip(layer.neurons, layer_weights, strict=True):
+            for p, x in zip(neuron.w, w, strict=True):
+                p.data = x
+            neuron.b.data = b
+
+
 class _LiteTrainer:
     def __init__(self, weights: Weights, task: Task) -> None:
         nin = len(weights[0][0][0])
         self.model = nn.MLP(nin, [len(layer) for layer in weights], activation="relu", seed=0)
-        for layer, layer_weights in zip(self.model.layers, weights, strict=True):
-            for neuron, (w, b) in zip(layer.neurons, layer_weights, strict=True):
-                for p, x in zip(neuron.w, w, strict=True):
-                    p.data = x
-                neuron.b.data = b
+        _set_weights(self.model, weights)
         self.params = self.model.parameters()
         self.task = task
 
@@ -258,11 +263,7 @@ class _MicrogradTrainer:
 
         nin = len(weights[0][0][0])
         self.model = MLP(nin, [len(layer) for layer in weights])
-        for layer, layer_weights in zip(self.model.layers, weights, strict=True):
-            for neuron, (w, b) in zip(layer.neurons, layer_weights, strict=True):
-                for p, x in zip(neuron.w, w, strict=True):
-                    p.data = x
-                neuron.b.data = b
+        _set_weights(self.model, weights)
         self.params = self.model.parameters()
         self.task = task
 
