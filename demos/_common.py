@@ -118,6 +118,16 @@ def render_graph(root: Any, path: Path, **options: Any) -> Path:
     return written
 
 
+def op_label(node: Any) -> str:
+    """The short name of the operation that made a node ("*", "tanh"), for printing.
+
+    The one place the demos read it: the engine's naming of operations is changing (``op``
+    becomes "mul", ``_op`` micrograd's display string "*").
+    """
+    label = getattr(node, "_op", None)
+    return label if isinstance(label, str) else str(node.op)
+
+
 def table(rows: Sequence[Sequence[object]], header: Sequence[str]) -> str:
     """Rows as a plain-text table with right-aligned columns."""
     cells = [[str(h) for h in header], *[[_cell(c) for c in row] for row in rows]]

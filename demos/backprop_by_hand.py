@@ -2,8 +2,10 @@
 
 The textbook algorithm for a sigmoid network (Andrew Ng's notation) in plain Python lists:
 forward pass, output error, hidden errors, accumulated Δ, regularised D. Beside it, the same
-network, data and λ built from `Value`s and differentiated by `backward()`. The two gradients
-agree to round-off, because the layer-wise rule *is* reverse accumulation on this graph.
+network, data and λ built from `Value`s and differentiated by `backward()`. The demo prints the
+errors d(l) layer by layer next to the engine's gradients at the pre-activation nodes z(l) (they
+are the same numbers: d(l) = ∂J/∂z(l)), then the weight gradients D next to each weight's .grad.
+They agree to round-off, because the layer-wise rule *is* reverse accumulation on this graph.
 
 Run: python demos/backprop_by_hand.py   (pictures in out/backprop_by_hand/)
 """
@@ -67,6 +69,22 @@ def cost_by_hand(thetas: Sequence[Matrix], xs: Sequence[list[float]], ys: Matrix
     return total / m + LAMBDA / (2 * m) * penalty
 
 
+def deltas_by_hand(thetas: Sequence[Matrix], a: Sequence[list[float]], y: list[float]) -> Matrix:
+    """The errors d(2), ..., d(L) of one example, from its activations a(1), ..., a(L)."""
+    # Output error: d(L) = a(L) − y (sigmoid output + cross-entropy: g' cancels out).
+    d = [ak - yk for ak, yk in zip(a[-1], y, strict=True)]
+    deltas = [d]
+    for layer in reversed(range(1, len(thetas))):
+        # d(l) = (Θ(l)ᵀ d(l+1)) ⊙ g'(z(l)), with g'(z) = a(1 − a); skip the bias unit a_0.
+        theta = thetas[layer]
+        d = [
+            sum(theta[j][i] * d[j] for j in range(len(d))) * a[layer][i] * (1 - a[layer][i])
+            for i in range(1, len(a[layer]))
+        ]
+        deltas.insert(0, d)
+    return deltas
+
+
 def gradients_by_hand(
     thetas: Sequence[Matrix], xs: Sequence[list[float]], ys: Matrix
 ) -> list[Matrix]:
@@ -75,22 +93,12 @@ def gradients_by_hand(
     big_deltas = [[[0.0] * len(row) for row in theta] for theta in thetas]  # Δ(l) = 0
     for x, y in zip(xs, ys, strict=True):
         a = forward_by_hand(thetas, x)
-        # Output error: d(L) = a(L) − y (sigmoid output + cross-entropy: g' cancels out).
-        d = [ak - yk for ak, yk in zip(a[-1], y, strict=True)]
-        for layer in reversed(range(len(thetas))):
-            # Δ(l) += d(l+1) a(l)ᵀ
+        # Δ(l) += d(l+1) a(l)ᵀ
+        for layer, d in enumerate(deltas_by_hand(thetas, a, y)):
             for j, dj in enumerate(d):
                 row = big_deltas[layer][j]
                 for i, ai in enumerate(a[layer]):
                     row[i] += dj * ai
-            if layer == 0:
-                break
-            # d(l) = (Θ(l)ᵀ d(l+1)) ⊙ g'(z(l)), with g'(z) = a(1 − a); skip the bias unit a_0.
-            theta = thetas[layer]
-            d = [
-                sum(theta[j][i] * d[j] for j in range(len(d))) * a[layer][i] * (1 - a[layer][i])
-                for i in range(1, len(a[layer]))
-            ]
     # D(l) = (1/m)(Δ(l) + λΘ(l)), except column 0: the bias weights carry no penalty.
     return [
         [
@@ -110,16 +118,27 @@ def gradients_by_hand(
 
 
 def cost_by_engine(
-    thetas: Sequence[list[list[Value]]], xs: Sequence[list[float]], ys: Matrix
+    thetas: Sequence[list[list[Value]]],
+    xs: Sequence[list[float]],
+    ys: Matrix,
+    pre_activations: list[list[list[Value]]] | None = None,
 ) -> Value:
-    """J(Θ) built from Values: the same formula, so backward() can differentiate it."""
+    """J(Θ) built from Values: the same formula, so backward() can differentiate it.
+
+    Given a list, appends each example's pre-activation nodes z(2), ..., z(L) to it.
+    """
     m = len(xs)
     terms: list[Value] = []
     for x, y in zip(xs, ys, strict=True):
         a: list[Value | float] = [1.0, *x]
+        zs: list[list[Value]] = []
         for layer, theta in enumerate(thetas):
-            out = [ag.dot(row, a).sigmoid() for row in theta]
+            z = [ag.dot(row, a) for row in theta]  # z(l+1) = Θ(l) a(l): one node per unit
+            zs.append(z)
+            out = [zj.sigmoid() for zj in z]
             a = list(out) if layer == len(thetas) - 1 else [1.0, *out]
+        if pre_activations is not None:
+            pre_activations.append(zs)
         for hk, yk in zip(a, y, strict=True):
             assert isinstance(hk, Value)
             terms.append(yk * hk.log() + (1 - yk) * (1 - hk).log())
@@ -136,6 +155,9 @@ def cost_by_engine(
 class Result:
     """What the demo found."""
 
+    max_delta_difference: float  # largest |d(l) by hand − z.grad|, one example's cost at a time
+    max_batch_delta_difference: float  # largest |d(l) − m·z.grad| in the batch cost
+    first_deltas: tuple[Matrix, Matrix]  # example 1's d(2), d(3): by hand, and the z nodes' grads
     max_gradient_difference: float  # largest |hand − engine| over all weights, first gradient
     max_weight_difference: float  # after training both ways in lockstep
     first_cost: float
@@ -172,10 +194,63 @@ def main(argv: Sequence[str] | None = None) -> Result:
         f"A sigmoid network {sizes}, m = {EXAMPLES} examples, λ = {LAMBDA}, {len(names)} weights."
     )
 
+    print(
+        "\nSign conventions. Here (Andrew Ng's notation, and Matt Mazur's): d(l) = ∂J/∂z(l), the\n"
+        "gradient of the cost with respect to the pre-activation z(l) = Θ(l−1)a(l−1), so\n"
+        "D = ∂J/∂Θ and the update is Θ ← Θ − α·D. Mitchell and Rumelhart et al. write\n"
+        "δ_j = −∂E/∂net_j and w ← w + η·δ·x: the opposite sign on δ, the same update. The\n"
+        "engine holds gradients: after backward(), each z node's .grad is d(l) (−δ for Mitchell)."
+    )
+    per_example = []
+    for x, y in zip(xs, ys, strict=True):
+        hand_deltas = deltas_by_hand(thetas, forward_by_hand(thetas, x), y)
+        one = [[[Value(t) for t in row] for row in theta] for theta in thetas]
+        zs: list[list[list[Value]]] = []
+        cost_by_engine(one, [x], [y], zs).backward()  # one example's cost: m = 1
+        engine_deltas = [[float(z.grad) for z in layer] for layer in zs[0]]
+        per_example.append((hand_deltas, engine_deltas))
+    hand_deltas, engine_deltas = per_example[0]
+    rows_d: list[tuple[str, float, str, float, float]] = []
+    layers = list(enumerate(zip(hand_deltas, engine_deltas, strict=True)))
+    for layer, (hand_d, engine_d) in reversed(layers):  # the order the sweep reaches them
+        for j, (h, e) in enumerate(zip(hand_d, engine_d, strict=True)):
+            rows_d.append(
+                (f"d({layer + 2})_{j + 1}", h, f"z({layer + 2})_{j + 1}.grad", e, abs(h - e))
+            )
+    print(
+        "\nStep 1, layer by layer, for example 1 alone (its cost, m = 1): the textbook's errors\n"
+        "d, output layer first, beside the engine's gradient at each unit's pre-activation node."
+    )
+    print(table(rows_d, ("by hand", "value", "engine node", "value", "|difference|")))
+    delta_gap = max(
+        abs(h - e)
+        for hand_d, engine_d in per_example
+        for hl, el in zip(hand_d, engine_d, strict=True)
+        for h, e in zip(hl, el, strict=True)
+    )
+    print(f"Over all {EXAMPLES} examples, the largest difference is {delta_gap:.1e}.")
+
     hand = [t for theta in gradients_by_hand(thetas, xs, ys) for row in theta for t in row]
     values = [[[Value(t) for t in row] for row in theta] for theta in thetas]
-    cost = cost_by_engine(values, xs, ys)
+    batch_zs: list[list[list[Value]]] = []
+    cost = cost_by_engine(values, xs, ys, batch_zs)
     cost.backward()
+    # In the batch cost J = (1/m)Σ cost_e + penalty, example e's z nodes hold d/m.
+    batch_gap = max(
+        abs(EXAMPLES * float(z.grad) - h)
+        for (hand_d, _), zs_e in zip(per_example, batch_zs, strict=True)
+        for hl, zl in zip(hand_d, zs_e, strict=True)
+        for h, z in zip(hl, zl, strict=True)
+    )
+    print(
+        f"In the batch cost J = (1/m)Σ cost + penalty, the same nodes hold d/m (the mean divides\n"
+        f"by m = {EXAMPLES}; the penalty does not depend on z): largest |m·z.grad − d| "
+        f"{batch_gap:.1e}."
+    )
+    print(
+        "\nStep 2, the weights: D(l) = (1/m)(Σ d(l+1) a(l)ᵀ + λΘ(l)) by hand, beside the\n"
+        "engine's .grad of every weight after one backward() on the batch cost."
+    )
     engine = [float(t.grad) for theta in values for row in theta for t in row]
     differences = [abs(h - e) for h, e in zip(hand, engine, strict=True)]
     rows = [(n, h, e, d) for n, h, e, d in zip(names, hand, engine, differences, strict=True)]
@@ -237,6 +312,9 @@ def main(argv: Sequence[str] | None = None) -> Result:
     right.legend()
     picture = save_figure(fig, options.out / "gradients.png")
     return Result(
+        max_delta_difference=delta_gap,
+        max_batch_delta_difference=batch_gap,
+        first_deltas=per_example[0],
         max_gradient_difference=biggest,
         max_weight_difference=drift,
         first_cost=hand_costs[0],

@@ -16,14 +16,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from _common import parse_options, pyplot, render_graph, save_figure
+from _common import op_label, parse_options, pyplot, render_graph, save_figure
 
 from autograd_lite import Value, topological_order
 
-# (x1, x2, t), with t = 2·x1 − 3·x2 exactly: the weights to find are (2, −3).
-TUPLES = [(1.0, 0.5, 0.5), (0.5, -1.0, 4.0), (-1.0, 1.5, -6.5), (2.0, 1.0, 1.0)]
-START = (0.1, 0.2)
-ETA = 0.1  # η, the learning rate
+# (x1, x2, t), with t = 2·x1 − 3·x2 exactly: the weights to find are (2, −3). The numbers are
+# chosen so that no two of those a learner meets in the first example coincide (inputs, target,
+# weights, η, every node's value and the weights' gradients): each can be traced by hand.
+TUPLES = [(1.5, 0.4, 1.8), (-0.8, 1.2, -5.2), (0.6, -1.1, 4.5), (2.2, 0.9, 1.7)]
+START = (0.3, -0.7)
+ETA = 0.12  # η, the learning rate
 
 
 def error_graph(w1: Value, w2: Value, x1: float, x2: float, t: float) -> Value:
@@ -83,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> Result:
             f"∂{_name(node)}/∂{_name(parent)} = {float(partial):g}"
             for parent, partial in zip(node.parents, node.partials, strict=True)
         )
-        print(f"  {node.label:>9} = {node.data:g}   ({node.op}: {partials})")
+        print(f"  {node.label:>9} = {node.data:g}   ({op_label(node)}: {partials})")
 
     print("\nBackward pass (reverse order): ∂E/∂parent += ∂node/∂parent × ∂E/∂node.")
     print("  ∂E/∂E = 1")

@@ -24,6 +24,7 @@ sys.path.insert(0, str(DEMOS))  # the demos are scripts, not a package: import t
 import _common  # noqa: E402
 import backprop_by_hand  # noqa: E402
 import digits  # noqa: E402
+import mazur  # noqa: E402
 import momentum  # noqa: E402
 import moons  # noqa: E402
 import newton  # noqa: E402
@@ -105,6 +106,123 @@ def test_backprop_by_hand_matches_finite_differences() -> None:
                 )
 
 
+def test_backprop_by_hand_deltas_are_the_pre_activation_gradients(tmp_path: Path) -> None:
+    """Layer by layer, d(l) by hand equals the engine's gradient at each z(l) node (one example's
+    cost), and in the batch cost those nodes hold d/m."""
+    result = backprop_by_hand.main(fast(tmp_path))
+    assert result.max_delta_difference < 1e-14
+    assert result.max_batch_delta_difference < 1e-14
+    hand, engine = result.first_deltas
+    assert [len(d) for d in hand] == [len(d) for d in engine] == [4, 2]
+    assert hand == [pytest.approx(e, abs=1e-15) for e in engine]
+
+
+def test_backprop_by_hand_deltas_match_finite_differences() -> None:
+    """d(2) and d(3) of one example against central differences of its cost with respect to
+    the pre-activations z(2), z(3), computed on plain floats (no engine)."""
+    import random
+
+    thetas, xs, ys = backprop_by_hand.make_problem(random.Random(backprop_by_hand.SEED))
+    x, y = xs[0], ys[0]
+    g = backprop_by_hand.g
+    a1 = [1.0, *x]
+    z2 = backprop_by_hand.matvec(thetas[0], a1)
+
+    def cost_from_z2(z: list[float]) -> float:
+        a2 = [1.0, *(g(v) for v in z)]
+        return cost_from_z3(backprop_by_hand.matvec(thetas[1], a2))
+
+    def cost_from_z3(z: list[float]) -> float:
+        h = [g(v) for v in z]
+        return -sum(yk * math.log(hk) + (1 - yk) * math.log(1 - hk) for hk, yk in zip(h, y))
+
+    a2 = [1.0, *(g(v) for v in z2)]
+    z3 = backprop_by_hand.matvec(thetas[1], a2)
+    d2, d3 = backprop_by_hand.deltas_by_hand(thetas, backprop_by_hand.forward_by_hand(thetas, x), y)
+    h = 1e-6
+    for z, d, cost in ((z2, d2, cost_from_z2), (z3, d3, cost_from_z3)):
+        for j in range(len(z)):
+            up = [v + (h if i == j else 0.0) for i, v in enumerate(z)]
+            down = [v - (h if i == j else 0.0) for i, v in enumerate(z)]
+            numeric = (cost(up) - cost(down)) / (2 * h)
+            assert d[j] == pytest.approx(numeric, abs=1e-8)
+
+
+def mazur_by_hand(updates: int) -> tuple[list[float], list[float], list[float], float, float]:
+    """Mazur's network on plain floats, with his formulas (an oracle that is not the engine):
+    the errors after 0..updates updates, the first gradients, the weights after one update, and
+    the final outputs."""
+    w = [mazur.START[f"w{k}"] for k in range(1, 9)]
+    i1, i2 = mazur.INPUTS
+    t1, t2 = mazur.TARGETS
+    errors: list[float] = []
+    first: list[float] = []
+    after_one: list[float] = []
+
+    def sigma(z: float) -> float:
+        return 1.0 / (1.0 + math.exp(-z))
+
+    for k in range(updates + 1):
+        h1 = sigma(w[0] * i1 + w[1] * i2 + mazur.B1)
+        h2 = sigma(w[2] * i1 + w[3] * i2 + mazur.B1)
+        o1 = sigma(w[4] * h1 + w[5] * h2 + mazur.B2)
+        o2 = sigma(w[6] * h1 + w[7] * h2 + mazur.B2)
+        errors.append(0.5 * (t1 - o1) ** 2 + 0.5 * (t2 - o2) ** 2)
+        if k == updates:
+            return errors, first, after_one, o1, o2
+        d1, d2 = (o1 - t1) * o1 * (1 - o1), (o2 - t2) * o2 * (1 - o2)
+        e1 = (d1 * w[4] + d2 * w[6]) * h1 * (1 - h1)
+        e2 = (d1 * w[5] + d2 * w[7]) * h2 * (1 - h2)
+        grads = [e1 * i1, e1 * i2, e2 * i1, e2 * i2, d1 * h1, d1 * h2, d2 * h1, d2 * h2]
+        if k == 0:
+            first = [d1, grads[4], d1 * w[4] + d2 * w[6], grads[0]]
+        w = [wi - mazur.LEARNING_RATE * gi for wi, gi in zip(w, grads, strict=True)]
+        if k == 0:
+            after_one = list(w)
+    raise AssertionError("unreachable")
+
+
+@pytest.mark.dot
+def test_mazur_reproduces_the_published_numbers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every number the demo prints is the hand-written float computation's, and it says which
+    published numbers it reproduces (all but two) and how far the other two are."""
+    result = mazur.main(fast(tmp_path))
+    printed = capsys.readouterr().out
+    errors, first, after_one, o1, o2 = mazur_by_hand(mazur.UPDATES)
+    assert len(result.errors) == mazur.UPDATES + 1
+    assert result.errors == pytest.approx(errors, rel=1e-12)
+    assert list(result.backward.values()) == pytest.approx(first, rel=1e-12)
+    assert list(result.updated.values()) == pytest.approx(after_one, rel=1e-12)
+    assert result.final_outputs == pytest.approx((o1, o2), rel=1e-12)
+    assert result.deltas_match_grads
+
+    def row(name: str, published: str, ours: float) -> str:
+        places = len(published.split(".")[1])
+        line = f"{published:>13}  {ours:>20.12g}  equal to all {places} published decimals"
+        assert line in printed, line
+        return line
+
+    row("E_total", "0.298371109", errors[0])
+    for (name, published), ours in zip(mazur.PUBLISHED_BACKWARD.items(), first, strict=True):
+        row(name, published, ours)
+    for (name, published), ours in zip(mazur.PUBLISHED_UPDATED.items(), after_one, strict=True):
+        row(name, published, ours)
+    assert f"{after_one[4]:>20.12g}".strip() in printed  # w5 = 0.358916479718
+    assert round(after_one[4], 8) == 0.35891648
+    # The two published numbers the engine does not reproduce, and by how much.
+    assert abs(errors[1] - 0.291027924) == pytest.approx(1.5e-7, abs=0.05e-7)
+    assert f"engine {errors[1]:.12g} (differ by 1.5e-07)" in printed
+    assert round(errors[mazur.UPDATES - 1], 10) == 0.0000351085  # after 9,999 updates
+    assert round(errors[mazur.UPDATES], 10) != 0.0000351085
+    assert f"engine {errors[mazur.UPDATES]:.6e}" in printed
+    assert f"After 9,999 updates the engine's error is {errors[mazur.UPDATES - 1]:.6e}" in printed
+    assert "equal to all 10 published decimals" in printed
+    assert [p.name for p in result.pictures] == ["network.svg", "error.png"]
+    assert_pictures(result.pictures, tmp_path)
+
+
 def test_digits_learns_and_fails_on_inverted_digits(tmp_path: Path) -> None:
     """Held-out accuracy far above chance; inverted digits fail unless trained on."""
     result = digits.main(fast(tmp_path))
@@ -125,12 +243,56 @@ def test_momentum_rule_is_sgd_and_beats_plain_descent(tmp_path: Path) -> None:
     """The one-line rule equals optim.SGD; momentum converges first; too large a rate diverges."""
     result = momentum.main(fast(tmp_path))
     assert result.rule_vs_sgd < 1e-12
-    plain, heavy, adam = result.steps.values()
-    assert heavy is not None
-    assert plain is None or plain > 2 * heavy
+    plain, same, tuned, adam = result.steps.values()
+    assert same is not None and tuned is not None
+    assert plain is None or plain > 2 * same
+    assert tuned < same
     assert result.diverged
-    assert adam is None or adam > heavy
+    assert adam is None or adam > tuned
+    assert [p.name for p in result.pictures] == ["optimizers.png", "rules.png"]
     assert_pictures(result.pictures, tmp_path)
+
+
+def test_momentum_zigzag_is_what_the_text_says(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """At one learning rate momentum zigzags narrower; the tuned heavy ball swings wider first,
+    then shrinks by about √momentum per step; the printed numbers are the measured ones."""
+    result = momentum.main(fast(tmp_path))
+    printed = capsys.readouterr().out
+    plain, same, tuned = (result.swings[name] for name in list(result.swings)[:3])
+    # The first step of momentum is a plain step (the velocity starts at 0).
+    assert same[1] == pytest.approx(plain[1], rel=1e-12)
+    for k in (5, 10, 20, 40):
+        assert abs(same[k]) < abs(plain[k]) / 3, k
+    assert abs(tuned[1]) > abs(plain[1]) * 1.5
+    shrink = list(result.shrink.values())
+    assert shrink[0] > 0.9  # plain descent: |1 − lr·curvature|
+    assert shrink[1] == pytest.approx(math.sqrt(momentum.SAME_LR_MOMENTUM), abs=0.02)
+    assert shrink[2] == pytest.approx(math.sqrt(result.momentum), abs=0.05)
+    # The zigzag really is one: across the valley plain descent changes sign at every step.
+    assert all(a * b < 0 for a, b in zip(plain[:30], plain[1:30]))
+    assert f"after 10 steps\nit is {abs(same[10]):.2g}" in printed
+    assert f"plain descent {abs(plain[10]):.2g}" in printed
+
+
+def test_momentum_rule_from_qa_diverges_and_heavy_ball_converges(tmp_path: Path) -> None:
+    """`weight += main * alpha * momentum` diverges; adding with the raw gradient too; heavy ball
+    converges (and is the same rule as optim.SGD, checked above)."""
+    result = momentum.main(fast(tmp_path))
+    qa, raw, heavy = result.rules_diverged
+    assert result.rules_diverged[qa] is not None
+    assert result.rules_diverged[raw] is not None
+    assert result.rules_diverged[heavy] is None and result.rules[heavy] is not None
+
+
+def test_momentum_qa_rule_by_hand() -> None:
+    """The Q&A rule's steps, on a 1-D bowl E = w²/2 by hand: 0 first, then −lr·α·g·g_previous."""
+    assert momentum.qa_step(0.1, 0.5, 3.0, 0.0, 0.0) == 0.0
+    assert momentum.qa_step(0.1, 0.5, 3.0, 2.0, 0.0) == pytest.approx(-0.3)
+    assert momentum.qa_step(0.1, 0.5, -3.0, -2.0, 0.0) == pytest.approx(-0.3)  # uphill here
+    assert momentum.heavy_ball_step(0.1, 0.5, 3.0, 9.0, -1.0) == pytest.approx(-0.8)
+    assert momentum.raw_gradient_step(0.1, 0.5, 3.0, 2.0, 9.0) == pytest.approx(0.7)
 
 
 def test_momentum_minimum_is_where_the_gradient_vanishes() -> None:
@@ -185,6 +347,7 @@ def test_regression_fit_improves(tmp_path: Path) -> None:
     assert_pictures(result.pictures, tmp_path)
 
 
+@pytest.mark.dot
 def test_single_neuron_delta_rule_is_the_gradient(tmp_path: Path) -> None:
     """∂E/∂w from backward() equals −(t − o)·x, and both updates follow the same path."""
     result = single_neuron.main(fast(tmp_path))
@@ -198,8 +361,43 @@ def test_single_neuron_delta_rule_is_the_gradient(tmp_path: Path) -> None:
     # Graphviz writes a minus sign in SVG text as &#45;.
     before = (tmp_path / "before_backward.svg").read_text().replace("&#45;", "-")
     after = (tmp_path / "after_backward.svg").read_text().replace("&#45;", "-")
-    assert "grad -0.3" not in before and "grad 0<" in before
-    assert "grad -0.3" in after and "grad -0.15" in after
+    assert "grad -2.445" not in before and "grad 0<" in before
+    assert "grad -2.445" in after and "grad -0.652" in after
+
+
+def test_single_neuron_numbers_can_be_told_apart() -> None:
+    """In the first example no two numbers a learner traces by hand coincide (in size), and
+    none is one of the structural constants ½, 1 or 2."""
+    x1, x2, t = single_neuron.TUPLES[0]
+    w1, w2 = single_neuron.START
+    o = w1 * x1 + w2 * x2
+    numbers = {
+        "x1": x1,
+        "x2": x2,
+        "t": t,
+        "w1": w1,
+        "w2": w2,
+        "η": single_neuron.ETA,
+        "w1·x1": w1 * x1,
+        "w2·x2": w2 * x2,
+        "o": o,
+        "t − o": t - o,
+        "(t − o)²": (t - o) ** 2,
+        "E": 0.5 * (t - o) ** 2,
+        "2(t − o)": 2 * (t - o),
+        "∂E/∂w1": -(t - o) * x1,
+        "∂E/∂w2": -(t - o) * x2,
+        "∂E/∂x1": -(t - o) * w1,
+        "∂E/∂x2": -(t - o) * w2,
+    }
+    sizes = {name: round(abs(x), 9) for name, x in numbers.items()}
+    for name, size in sizes.items():
+        assert size not in (0.0, 0.5, 1.0, 2.0), name
+        same = [other for other, s in sizes.items() if s == size and other != name]
+        assert not same, f"{name} = {numbers[name]} coincides with {same}"
+    # Every tuple follows t = 2·x1 − 3·x2 exactly, so the weights to find are (2, −3).
+    for a, b, target in single_neuron.TUPLES:
+        assert target == pytest.approx(2 * a - 3 * b, abs=1e-12)
 
 
 def test_a_demo_runs_as_a_script_quietly(tmp_path: Path) -> None:
