@@ -3,21 +3,22 @@
 A checkpoint is a JSON file, never a pickle: loading one cannot run code. It records a format
 version, the architecture (so `load` can rebuild the model), every parameter by dotted name, and
 optionally the optimizer's state. Floats round-trip exactly (JSON floats are Python's shortest
-repr). Writing is atomic, and every problem with a file raises `CheckpointError`.
+repr). Writing is atomic (a symbolic link is written through), and every problem with a file,
+however hostile its content, raises `CheckpointError`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import json
 import math
 import os
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from autograd_lite._atomic import write_atomically
+from autograd_lite._checks import integer, shown
 from autograd_lite.nn import MLP, Layer, Module, Neuron
 from autograd_lite.optim import SGD, Adam, Optimizer, Schedule
 
@@ -59,7 +60,9 @@ def save(model: Module, path: Path, optimizer: Optimizer | None = None) -> None:
 
     The file is written to a temporary file in the same folder, flushed to disk, then moved over
     ``path`` in one step (``os.replace``): a crash, a full disk or an unserializable value leaves
-    the previous file as it was. Only `MLP`, `Layer` and `Neuron` models can be saved, since
+    the previous file as it was, and a temporary file left by a killed save is removed by the
+    next save to the same path. If ``path`` is a symbolic link, the file it points to is
+    replaced and the link stays. Only `MLP`, `Layer` and `Neuron` models can be saved, since
     `load` has to rebuild them. The optimizer must hold exactly ``model.parameters()``.
 
     Raises:
@@ -97,43 +100,10 @@ def save(model: Module, path: Path, optimizer: Optimizer | None = None) -> None:
 
 def _write_atomically(path: Path, data: bytes) -> None:
     """Put data at path so that a reader sees either the old file or the whole new one."""
-    target = os.path.abspath(os.fspath(path))
-    folder, name = os.path.split(target)
-    temporary = os.path.join(folder, f".{name}.{uuid.uuid4().hex}.tmp")
     try:
-        # O_EXCL: never write through somebody else's file; mode 0o666 lets the umask decide;
-        # O_BINARY (Windows only) keeps the bytes as they are.
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-        fd = os.open(temporary, flags, 0o666)
+        write_atomically(path, data)
     except OSError as error:
         raise CheckpointError(path, _describe(error), saving=True) from error
-    try:
-        with open(fd, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())  # the bytes are on disk before the name points at them
-        os.replace(temporary, target)
-    except BaseException as error:
-        with contextlib.suppress(OSError):  # already gone: nothing to clean up
-            os.unlink(temporary)
-        if isinstance(error, OSError):
-            raise CheckpointError(path, _describe(error), saving=True) from error
-        raise
-    _sync_folder(folder)
-
-
-def _sync_folder(folder: str) -> None:
-    """Flush the folder entry of the renamed file too (POSIX); other systems cannot, or need not."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # some file systems refuse fsync on a folder; the rename itself has happened
-    finally:
-        os.close(fd)
 
 
 def _describe(error: OSError) -> str:
@@ -247,7 +217,7 @@ def load_into(path: Path, model: Module, optimizer: Optimizer | None = None) -> 
         assert checkpoint.optimizer_state is not None
         try:
             optimizer.load_state_dict(checkpoint.optimizer_state)  # checks, then changes
-        except (TypeError, ValueError) as error:
+        except (TypeError, ValueError, ArithmeticError) as error:
             raise CheckpointError(path, f"its optimizer state does not fit: {error}") from error
     # Same architecture, and these values were already accepted by an identical model.
     model.load_state_dict(new_parameters)
@@ -256,11 +226,27 @@ def load_into(path: Path, model: Module, optimizer: Optimizer | None = None) -> 
 def _read(path: Path) -> _Checkpoint:
     """Read, parse and check a whole checkpoint file."""
     document = _parse(path)
+    try:
+        return _check(path, document)
+    except CheckpointError:
+        raise
+    except (TypeError, ValueError, ArithmeticError, RecursionError) as error:
+        # Every check below should have named the problem already; this is the safety net
+        # that keeps a hostile file from ever raising anything but CheckpointError.
+        problem = f"its content is not a checkpoint ({type(error).__name__}: {error})"
+        raise CheckpointError(path, problem) from error
+
+
+def _check(path: Path, document: dict[str, Any]) -> _Checkpoint:
+    """Check a parsed checkpoint and rebuild its model (and optimizer, to check its state)."""
     version = document.get("version")
     if isinstance(version, bool) or not isinstance(version, int):
-        raise CheckpointError(path, f"its format version must be an int, got {version!r}")
+        problem = f"its format version must be an int, got {shown(version)}"
+        raise CheckpointError(path, problem)
     if version != VERSION:
-        problem = f"it has format version {version}; this autograd_lite reads version {VERSION}"
+        problem = (
+            f"it has format version {shown(version)}; this autograd_lite reads version {VERSION}"
+        )
         raise CheckpointError(path, problem)
     if set(document) != _KEYS:
         missing = sorted(_KEYS - set(document))
@@ -269,17 +255,17 @@ def _read(path: Path) -> _Checkpoint:
     architecture = document["architecture"]
     parameters = document["parameters"]
     if not isinstance(parameters, dict):
-        raise CheckpointError(path, f"'parameters' must be an object, got {parameters!r:.80}")
+        raise CheckpointError(path, f"'parameters' must be an object, got {shown(parameters)}")
     model = _rebuild_model(path, architecture, len(parameters))
     try:
         model.load_state_dict(parameters)
-    except (TypeError, ValueError) as error:
+    except (TypeError, ValueError, ArithmeticError) as error:
         raise CheckpointError(path, f"bad parameters: {error}") from error
     optimizer_state = document["optimizer"]
     if optimizer_state is not None:
         try:
             _rebuild_optimizer(model, optimizer_state)
-        except (TypeError, ValueError) as error:
+        except (TypeError, ValueError, ArithmeticError) as error:
             raise CheckpointError(path, f"bad optimizer state: {error}") from error
     return _Checkpoint(model, architecture, optimizer_state)
 
@@ -300,6 +286,7 @@ def _parse(path: Path) -> dict[str, Any]:
             text,
             parse_constant=_refuse_constant,
             parse_float=_finite_float,
+            parse_int=_float_sized_int,
             object_pairs_hook=_unique_keys,
         )
     except json.JSONDecodeError as error:
@@ -313,7 +300,7 @@ def _parse(path: Path) -> dict[str, Any]:
     if not isinstance(document, dict):
         raise CheckpointError(path, f"it must hold a JSON object, got {type(document).__name__}")
     if document.get("format") != FORMAT:
-        problem = f"it is not an autograd_lite checkpoint (format {document.get('format')!r})"
+        problem = f"it is not an autograd_lite checkpoint (format {shown(document.get('format'))})"
         raise CheckpointError(path, problem)
     return document
 
@@ -331,6 +318,18 @@ def _finite_float(text: str) -> float:
     return x
 
 
+def _float_sized_int(text: str) -> int:
+    # One rule for every number in a checkpoint: it fits in a float. A 400-digit integer is no
+    # size, count or weight, and converting it later would raise OverflowError.
+    x = int(text)
+    try:
+        float(x)
+    except OverflowError:
+        msg = f"it holds an integer of {len(text.lstrip('-'))} digits, too large for a float"
+        raise ValueError(msg) from None
+    return x
+
+
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in pairs:
@@ -341,11 +340,8 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _size(x: object) -> int:
-    if isinstance(x, bool) or not isinstance(x, int) or x < 1:
-        msg = f"sizes must be positive ints, got {x!r}"
-        raise ValueError(msg)
-    return x
+def _size(x: object, where: str) -> int:
+    return integer(x, where, low=1)
 
 
 def _rebuild_model(path: Path, architecture: object, n_parameters: int) -> Module:
@@ -355,22 +351,24 @@ def _rebuild_model(path: Path, architecture: object, n_parameters: int) -> Modul
         "Layer": {"type", "nin", "nout", "activation"},
         "Neuron": {"type", "nin", "activation"},
     }
-    if not isinstance(architecture, dict) or architecture.get("type") not in keys:
-        problem = f"unknown architecture {architecture!r:.120} (MLP, Layer or Neuron expected)"
+    # isinstance first: a list or an object where the type's name belongs is no dict key.
+    kind = architecture.get("type") if isinstance(architecture, dict) else None
+    if not isinstance(architecture, dict) or not isinstance(kind, str) or kind not in keys:
+        what = shown(architecture)
+        problem = f"unknown architecture {what} (MLP, Layer or Neuron expected)"
         raise CheckpointError(path, problem)
-    kind = architecture["type"]
     if set(architecture) != keys[kind]:
         raise CheckpointError(path, f"a {kind} architecture needs exactly {sorted(keys[kind])}")
     try:
-        nin = _size(architecture["nin"])
+        nin = _size(architecture["nin"], "nin")
         if kind == "MLP":
             nouts = architecture["nouts"]
             if not isinstance(nouts, list) or not nouts:
-                msg = f"nouts must be a non-empty list, got {nouts!r}"
+                msg = f"nouts must be a non-empty list, got {shown(nouts)}"
                 raise ValueError(msg)
-            sizes = [nin, *(_size(n) for n in nouts)]
+            sizes = [nin, *(_size(n, f"nouts[{i}]") for i, n in enumerate(nouts))]
         elif kind == "Layer":
-            sizes = [nin, _size(architecture["nout"])]
+            sizes = [nin, _size(architecture["nout"], "nout")]
         else:
             sizes = [nin, 1]
         # Checked before building, so that a forged size cannot make us allocate a huge model.
@@ -384,16 +382,17 @@ def _rebuild_model(path: Path, architecture: object, n_parameters: int) -> Modul
         if kind == "Layer":
             return Layer(nin, sizes[1], activation, seed=0)
         return Neuron(nin, activation, seed=0)
-    except (TypeError, ValueError) as error:
+    except (TypeError, ValueError, ArithmeticError) as error:
         raise CheckpointError(path, f"bad {kind} architecture: {error}") from error
 
 
 def _rebuild_optimizer(model: Module, state: object) -> Optimizer:
     """A fresh optimizer over the model's parameters with the saved state loaded."""
-    if not isinstance(state, Mapping) or state.get("type") not in _OPTIMIZERS:
-        msg = f"the optimizer must be SGD or Adam state, got {state!r:.120}"
+    kind = state.get("type") if isinstance(state, Mapping) else None
+    if not isinstance(kind, str) or kind not in _OPTIMIZERS:
+        msg = f"the optimizer must be SGD or Adam state, got {shown(state)}"
         raise ValueError(msg)
-    optimizer_type = _OPTIMIZERS[state["type"]]
+    optimizer_type = _OPTIMIZERS[kind]
     # Placeholder hyperparameters: load_state_dict replaces every one of them.
     optimizer: Optimizer = optimizer_type(model.parameters(), lr=0.0)
     optimizer.load_state_dict(state)

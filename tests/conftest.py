@@ -1,11 +1,107 @@
-"""Test-suite set-up: the hypothesis settings profile for this run.
+"""Test-suite set-up: the hypothesis profile and seed, and the tests that need `dot` or torch.
 
 With CI set, autograd_lite's "ci" profile extends hypothesis's own: derandomized, no deadline,
-no example database. Elsewhere a developer profile: random, no deadline, fewer examples.
+no example database. Elsewhere the developer profile: random, yet reproducible (one seed per run,
+printed in the header: ``pytest --hypothesis-seed=N`` repeats it) and never sticky (no example
+database replaying old failures). Tests marked ``dot`` need Graphviz's ``dot`` program: without
+it they skip, saying how to install it, except in CI, where a missing ``dot`` is a failure.
 """
 
+from __future__ import annotations
+
+import importlib.util
+import os
+import random
+import shutil
+
+import pytest
 from hypothesis import settings
 
 from autograd_lite.testing import settings_profile
 
+IN_CI = bool(os.environ.get("CI"))
+HAS_DOT = shutil.which("dot") is not None
+HAS_TORCH = importlib.util.find_spec("torch") is not None
+
+INSTALL_DOT = (
+    "Graphviz's dot program is not installed: sudo apt-get install graphviz "
+    "(or brew install graphviz, or conda install -c conda-forge graphviz)"
+)
+INSTALL_TORCH = "pip install torch==2.13.0 (the CPU build; never plain `pip install torch`)"
+
+# Tests in files that do not mark their own need for `dot` (the owners may add
+# @pytest.mark.dot instead, and then the name can go from this list).
+NEEDS_DOT = frozenset(
+    {
+        "tests/test_demos.py::test_moons_reaches_full_training_accuracy",
+        "tests/test_demos.py::test_single_neuron_delta_rule_is_the_gradient",
+        "tests/test_demos.py::test_a_demo_runs_as_a_script_quietly",
+        "tests/test_readme.py::test_readme_code_blocks_run_and_print_what_they_say",
+    }
+)
+
 settings.load_profile(settings_profile())
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Outside CI, fix one random seed for the whole run, so that any failure can be repeated."""
+    # tryfirst: hypothesis's own plugin reads --hypothesis-seed in its pytest_configure.
+    if not IN_CI and config.getoption("hypothesis_seed", default=None) is None:
+        config.option.hypothesis_seed = str(random.SystemRandom().randrange(2**32))
+
+
+def _seed(config: pytest.Config) -> str | None:
+    seed = config.getoption("hypothesis_seed", default=None)
+    return None if seed is None else str(seed)
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """Say how hypothesis runs, and which optional tools the suite found."""
+    seed = _seed(config)
+    lines = [
+        f"autograd_lite: hypothesis profile {settings_profile()!r}"
+        + ("" if seed is None else f", seed {seed} (repeat with --hypothesis-seed={seed})")
+    ]
+    if not HAS_DOT:
+        where = "they FAIL here, in CI" if IN_CI else "they are skipped"
+        lines.append(f"autograd_lite: tests that render through dot: {where}. {INSTALL_DOT}")
+    if not HAS_TORCH:
+        where = "they FAIL here, in CI" if IN_CI else "they are skipped"
+        lines.append(
+            "autograd_lite: tests that compare with PyTorch (tests/test_torch_oracle.py and the "
+            f"torch cases of tests/test_optim.py): {where}. Get torch: {INSTALL_TORCH}"
+        )
+    return lines
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the listed tests of other files as needing `dot`."""
+    for item in items:
+        if item.nodeid.split("[")[0] in NEEDS_DOT:
+            item.add_marker(pytest.mark.dot)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Skip a test that needs `dot` when it is missing; in CI, fail it instead."""
+    if HAS_DOT or item.get_closest_marker("dot") is None:
+        return
+    if IN_CI:
+        pytest.fail(f"{INSTALL_DOT}. CI must run this test (.ci/run installs Graphviz).")
+    pytest.skip(INSTALL_DOT)
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config
+) -> None:
+    """After a failed run, repeat how to reproduce it."""
+    seed = _seed(config)
+    if exitstatus != 0 and seed is not None:
+        terminalreporter.write_line(
+            f"autograd_lite: this run used hypothesis seed {seed}; "
+            f"pytest --hypothesis-seed={seed} repeats its examples."
+        )
+    if not HAS_TORCH and not IN_CI:
+        terminalreporter.write_line(
+            f"autograd_lite: the PyTorch comparisons were skipped; get torch: {INSTALL_TORCH}"
+        )

@@ -1,16 +1,21 @@
 """Tests of autograd_lite.checkpoint: exact round trips, every corrupt file, failed saves.
 
 Every bad file must raise CheckpointError naming the file and leave the model and optimizer it
-was loaded into exactly as they were; every failed save must leave the previous file intact and
-no temporary file behind.
+was loaded into exactly as they were (hostile documents are also fuzzed); every failed save must
+leave the previous file intact and no temporary file behind, and a killed save's temporary file
+is removed by the next save. Long names and symbolic links are saved too.
 """
 
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import math
 import os
+import signal
+import subprocess
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +26,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autograd_lite import Value
+from autograd_lite._atomic import _TEMPORARY
 from autograd_lite.checkpoint import (
     CheckpointError,
     load,
@@ -228,12 +234,19 @@ CORRUPT: dict[str, tuple[bytes, str]] = {
     "a pickle": (b"\x80\x04\x95\x05\x00\x00\x00\x00\x00\x00\x00K\x01.", r"not UTF-8"),
     "top-level list": (b"[1, 2]", r"must hold a JSON object, got list"),
     "other format": (_edit(lambda d: d.update(format="torch")), r"not an autograd_lite"),
-    "no version": (_edit(lambda d: d.pop("version")), r"format version must be an int, got None"),
-    "version as text": (_edit(lambda d: d.update(version="1")), r"must be an int, got '1'"),
-    "version true": (_edit(lambda d: d.update(version=True)), r"must be an int, got True"),
+    "no version": (
+        _edit(lambda d: d.pop("version")),
+        r"format version must be an int, got NoneType: None",
+    ),
+    "version as text": (_edit(lambda d: d.update(version="1")), r"must be an int, got str: '1'"),
+    "version true": (_edit(lambda d: d.update(version=True)), r"must be an int, got bool: True"),
     "newer version": (
         _edit(lambda d: d.update(version=2)),
-        r"format version 2; .* reads version 1",
+        r"format version int: 2; .* reads version 1",
+    ),
+    "huge version": (
+        _edit(lambda d: d.update(version=10**300)),
+        r"format version int: 1000000000.*\(301 characters\)",
     ),
     "extra key": (_edit(lambda d: d.update(notes="hi")), r"unexpected keys \['notes'\]"),
     "missing key": (_edit(lambda d: d.pop("optimizer")), r"missing keys \['optimizer'\]"),
@@ -242,12 +255,34 @@ CORRUPT: dict[str, tuple[bytes, str]] = {
         r"unknown architecture",
     ),
     "architecture not an object": (_edit(lambda d: d.update(architecture=[2, 8])), r"unknown"),
+    "architecture type a list": (
+        _edit(lambda d: d["architecture"].update(type=["MLP"])),
+        r"unknown architecture dict: \{'type': \['MLP'\]",
+    ),
+    "architecture type an object": (
+        _edit(lambda d: d["architecture"].update(type={"MLP": 1})),
+        r"unknown architecture",
+    ),
     "bad activation": (
         _edit(lambda d: d["architecture"].update(activation="swish")),
         r"bad MLP architecture: .*swish",
     ),
-    "size as text": (_edit(lambda d: d["architecture"].update(nin="2")), r"positive ints, got '2'"),
-    "zero width": (_edit(lambda d: d["architecture"].update(nouts=[8, 0, 1])), r"got 0"),
+    "size as text": (
+        _edit(lambda d: d["architecture"].update(nin="2")),
+        r"nin must be an int, got str: '2'",
+    ),
+    "zero width": (
+        _edit(lambda d: d["architecture"].update(nouts=[8, 0, 1])),
+        r"nouts\[1\] must be an int >= 1, got int: 0",
+    ),
+    "400-digit size": (
+        _edit(lambda d: d["architecture"].update(nin=10**399)),
+        r"an integer of 400 digits, too large for a float",
+    ),
+    "400-digit parameter": (
+        _edit(_parameter(-(10**399))),
+        r"an integer of 400 digits, too large for a float",
+    ),
     "wrong shape": (
         _edit(lambda d: d["architecture"].update(nouts=[8, 7, 1])),
         r"it has 105 parameters, but a \[2, 8, 7, 1\] network has 95",
@@ -295,6 +330,14 @@ CORRUPT: dict[str, tuple[bytes, str]] = {
         r"step_count must be an int >= 0",
     ),
     "optimizer as text": (_edit(lambda d: d.update(optimizer="Adam")), r"SGD or Adam"),
+    "optimizer type a list": (
+        _edit(lambda d: d["optimizer"].update(type=["Adam"])),
+        r"SGD or Adam state, got dict",
+    ),
+    "400-digit step count": (
+        _edit(lambda d: d["optimizer"].update(step_count=10**399)),
+        r"an integer of 400 digits",
+    ),
 }
 
 
@@ -491,3 +534,203 @@ def test_save_refuses_what_it_cannot_rebuild(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"optimizer over exactly model\.parameters"):
         save(model, tmp_path / "m.json", SGD(model.parameters()[:3], lr=0.1))
     assert _files(tmp_path) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# Hostile documents, fuzzed: CheckpointError or a good load, never another exception
+# ---------------------------------------------------------------------------------------------
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**400), max_value=10**400)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner),
+    max_leaves=12,
+)
+
+
+def _paths(document: object, prefix: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    """Every place in a JSON document (keys of objects, indices of lists), outermost first."""
+    places = [prefix]
+    stack = [(document, prefix)]
+    while stack:
+        node, where = stack.pop()
+        children: list[tuple[object, object]] = []
+        if isinstance(node, dict):
+            children = list(node.items())
+        elif isinstance(node, list):
+            children = list(enumerate(node))
+        for key, child in children:
+            places.append((*where, key))
+            stack.append((child, (*where, key)))
+    return places
+
+
+PLACES = _paths(VALID)
+
+
+def _replaced(place: tuple[object, ...], value: object) -> object:
+    """VALID with the value at place replaced (the whole document for the empty place)."""
+    if not place:
+        return value
+    document = json.loads(json.dumps(VALID))
+    node = document
+    for key in place[:-1]:
+        node = node[key]
+    node[place[-1]] = value
+    return document
+
+
+def _load_or_checkpoint_error(path: Path) -> None:
+    try:
+        load(path)
+    except CheckpointError as error:
+        assert str(path) in str(error)
+
+
+@settings(max_examples=400, deadline=None)
+@given(place=st.sampled_from(PLACES), value=JSON_VALUES)
+def test_fuzzed_documents_raise_only_checkpoint_errors(
+    place: tuple[object, ...], value: object
+) -> None:
+    """Any JSON value anywhere in a valid file: loaded, or refused with CheckpointError."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "fuzzed.json"
+        path.write_text(json.dumps(_replaced(place, value)), encoding="utf-8")
+        _load_or_checkpoint_error(path)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_fuzzed_bytes_raise_only_checkpoint_errors(data: st.DataObject) -> None:
+    """A valid file with bytes cut, inserted or flipped: loaded, or refused with CheckpointError."""
+    content = bytearray(json.dumps(VALID).encode("utf-8"))
+    for _ in range(data.draw(st.integers(1, 4), label="edits")):
+        at = data.draw(st.integers(0, len(content) - 1), label="at")
+        kind = data.draw(st.sampled_from(["cut", "insert", "flip"]), label="kind")
+        if kind == "cut":
+            del content[at : at + data.draw(st.integers(1, 40))]
+        elif kind == "insert":
+            content[at:at] = data.draw(st.binary(min_size=1, max_size=8))
+        else:
+            content[at] ^= data.draw(st.integers(1, 255))
+        if not content:
+            break
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "fuzzed.json"
+        path.write_bytes(bytes(content))
+        _load_or_checkpoint_error(path)
+
+
+# ---------------------------------------------------------------------------------------------
+# Long names, killed saves, symbolic links
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["m" * 213 + ".json", "m" * 250 + ".json", "é" * 125 + ".json", "€" * 83 + ".jsn"],
+    ids=["218-byte", "255-byte", "255-byte-utf8", "253-byte-utf8"],
+)
+def test_names_up_to_255_bytes_can_be_saved(tmp_path: Path, name: str) -> None:
+    """A name the file system accepts is saved: the temporary name is never longer than 255."""
+    assert 218 <= len(name.encode("utf-8")) <= 255
+    model = MLP(2, [4, 1], seed=0)
+    path = tmp_path / name
+    save(model, path)
+    assert _bits(load(path)) == _bits(model)
+    assert _files(tmp_path) == [name]
+
+
+def _dead_pid() -> int:
+    """The id of a process that has just exited."""
+    done = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return int(done.stdout)
+
+
+KILLED_SAVE = """
+import os, sys, time
+from autograd_lite.checkpoint import save
+from autograd_lite.nn import MLP
+def hang(fd):
+    print("writing", flush=True)
+    time.sleep(60)
+os.fsync = hang  # the temporary file exists and is written: now wait to be killed
+save(MLP(2, [4, 1], seed=0), sys.argv[1])
+"""
+
+
+def test_a_killed_save_leaves_a_temporary_that_the_next_save_removes(tmp_path: Path) -> None:
+    """SIGKILL mid-save leaves the old file and a temporary; the next save cleans it up."""
+    path = tmp_path / "model.json"
+    save(MLP(2, [4, 1], seed=5), path)
+    before = path.read_bytes()
+    writer = subprocess.Popen(
+        [sys.executable, "-c", KILLED_SAVE, str(path)], stdout=subprocess.PIPE, text=True
+    )
+    assert writer.stdout is not None
+    assert writer.stdout.readline() == "writing\n"
+    writer.send_signal(signal.SIGKILL)
+    writer.wait(timeout=30)
+    writer.stdout.close()
+    leftovers = [name for name in _files(tmp_path) if name != "model.json"]
+    assert len(leftovers) == 1 and leftovers[0].endswith(".tmp"), leftovers
+    assert path.read_bytes() == before  # the killed save changed nothing
+    save(MLP(2, [4, 1], seed=6), path)
+    assert _files(tmp_path) == ["model.json"]
+
+
+def test_only_dead_writers_temporaries_of_the_same_target_are_removed(tmp_path: Path) -> None:
+    """A live writer's temporary, and those of other targets, are left alone."""
+    model = MLP(2, [4, 1], seed=0)
+    save(model, tmp_path / "a.json")
+    save(model, tmp_path / "b.json")
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        dead = _dead_pid()
+
+        # The names a save of a.json and of b.json would use: same digest per target.
+        def temporary(target: str, pid: int) -> str:
+            digest = hashlib.sha256(target.encode()).hexdigest()[:12]
+            return f".{target}~{digest}.{pid}.0123456789ab.tmp"
+
+        names = {
+            "dead a": temporary("a.json", dead),
+            "live a": temporary("a.json", live.pid),
+            "dead b": temporary("b.json", dead),
+        }
+        for name in names.values():
+            (tmp_path / name).write_bytes(b"partial")
+        assert _TEMPORARY.fullmatch(names["dead a"])
+        save(model, tmp_path / "a.json")
+        left = set(_files(tmp_path))
+        assert names["dead a"] not in left
+        assert {names["live a"], names["dead b"], "a.json", "b.json"} <= left
+    finally:
+        live.kill()
+        live.wait()
+
+
+def test_saving_to_a_symbolic_link_writes_through_it(tmp_path: Path) -> None:
+    """The link stays a link; the file it points to gets the checkpoint."""
+    real = tmp_path / "real" / "model.json"
+    real.parent.mkdir()
+    save(MLP(2, [4, 1], seed=0), real)
+    link = tmp_path / "latest.json"
+    link.symlink_to(real)
+    model = MLP(2, [4, 1], seed=7)
+    save(model, link)
+    assert link.is_symlink() and link.resolve() == real
+    assert _bits(load(real)) == _bits(model) == _bits(load(link))
+    assert _files(tmp_path) == ["latest.json", "real"] and _files(real.parent) == ["model.json"]
+    dangling = tmp_path / "next.json"
+    dangling.symlink_to(tmp_path / "real" / "new.json")
+    save(model, dangling)
+    assert dangling.is_symlink() and _bits(load(tmp_path / "real" / "new.json")) == _bits(model)
