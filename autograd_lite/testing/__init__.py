@@ -20,6 +20,8 @@ Function = Callable[..., Value | Scalar]
 
 CI_PROFILE = "autograd_lite-ci"
 DEV_PROFILE = "autograd_lite-dev"
+# Examples per test on a developer's machine: quick, and CI covers the full default.
+DEV_EXAMPLES = 50
 
 
 class GradcheckError(AssertionError):
@@ -229,11 +231,15 @@ def settings_profile(*, ci: bool | None = None) -> str:
     ``"autograd_lite-ci"`` (chosen when the ``CI`` environment variable is set) extends
     hypothesis's own ``"ci"`` profile: derandomized, no deadline, no example database.
     ``"autograd_lite-dev"`` is for a developer's machine: random, no deadline (oracle checks in
-    high precision are slow on a busy machine), a modest number of examples. Load it yourself;
-    nothing here loads itself into pytest::
+    high precision are slow on a busy machine), a modest number of examples, and no example
+    database either, so that a failure is never replayed run after run: it is reproduced on
+    purpose, with ``pytest --hypothesis-seed=N`` or the ``@reproduce_failure`` blob it prints.
+    Load it yourself; nothing here loads itself into pytest::
 
         from hypothesis import settings
         settings.load_profile(settings_profile())
+
+    Needs hypothesis 6.116 or later (the first with a ``"ci"`` profile to extend).
     """
     # Imported here: gradcheck and gradgradcheck must work without hypothesis installed.
     from hypothesis import HealthCheck, settings
@@ -247,8 +253,13 @@ def settings_profile(*, ci: bool | None = None) -> str:
     )
     settings.register_profile(
         DEV_PROFILE,
+        # An explicit parent: otherwise it would inherit whatever profile is loaded right now.
+        parent=settings.get_profile("default"),
         deadline=None,
-        max_examples=50,
+        max_examples=DEV_EXAMPLES,
+        # The local database replays every failure it ever saw until .hypothesis/ is deleted.
+        database=None,
+        print_blob=True,
         suppress_health_check=[HealthCheck.too_slow],
     )
     if ci is None:
