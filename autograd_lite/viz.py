@@ -2,8 +2,9 @@
 
 One walk and one set of labelling rules produce the DOT statements; `to_dot` joins them into text
 (no `graphviz` package and no `dot` program needed), `draw_dot` hands the same statements to a
-`graphviz.Digraph` (displays inline in Jupyter), and `render` writes a file. This module reads
-graphs and never changes them; it holds no calculus.
+`graphviz.Digraph` (displays inline in Jupyter, scaled to fit), and `render` writes a file
+atomically. Every run of `dot` is bounded by a timeout. This module reads graphs and never
+changes them; it holds no calculus.
 """
 
 from __future__ import annotations
@@ -11,12 +12,16 @@ from __future__ import annotations
 import functools
 import math
 import re
+import subprocess
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol, TypedDict, Unpack
 
+from autograd_lite._atomic import write_atomically
+from autograd_lite._checks import choice, flag, integer, real, shown
 from autograd_lite.engine import Value
 
 if TYPE_CHECKING:
@@ -24,9 +29,25 @@ if TYPE_CHECKING:
 
     import graphviz
 
+__all__ = [
+    "DOT_TIMEOUT",
+    "MAX_NODES",
+    "DrawOptions",
+    "GraphTooLargeError",
+    "GraphvizNotFoundError",
+    "LayoutTimeoutError",
+    "NamedParameters",
+    "draw_dot",
+    "render",
+    "to_dot",
+]
+
 # Above this many Values a drawing is unreadable, and `dot` takes seconds to lay it out
 # (about 2,000 record nodes to SVG take 1.2 s here): refuse early rather than hang.
 MAX_NODES: Final = 1000
+# `dot`'s layout time depends on the graph's shape, not only its size (641 Values took 135 s
+# here, 953 ran past 30 minutes): only a timeout on the process bounds it.
+DOT_TIMEOUT: Final = 30.0
 
 RANKDIRS: Final = ("LR", "RL", "TB", "BT")
 
@@ -54,6 +75,10 @@ class GraphvizNotFoundError(RuntimeError):
     """Rendering needs Graphviz's ``dot`` program, and it is not installed (or not on PATH)."""
 
 
+class LayoutTimeoutError(RuntimeError):
+    """Graphviz's ``dot`` did not finish within the timeout and was stopped."""
+
+
 class NamedParameters(Protocol):
     """Anything with ``named_parameters()``: a model from ``autograd_lite.nn``, for example."""
 
@@ -61,6 +86,73 @@ class NamedParameters(Protocol):
 
 
 Params = NamedParameters | Mapping[str, Value]
+
+
+class DrawOptions(TypedDict, total=False):
+    """The drawing options `to_dot`, `draw_dot` and `render` take as keyword arguments.
+
+    Defaults and checks live in one place, `_Options`:
+
+    - ``rankdir``: layout direction, "LR" (default, left to right), "RL", "TB" or "BT".
+    - ``max_nodes``: the most Values to draw (default `MAX_NODES`); a larger graph raises
+      `GraphTooLargeError` at once (None: no limit).
+    - ``show_ops``: True (default) draws an oval per operation; False draws edges straight from
+      inputs to results, and each result's record names its op.
+    - ``params``: a model with ``named_parameters()``, or a mapping of names to Values: those
+      Values are drawn as parameters, with their names.
+    - ``cluster``: True (default) groups named parameters in boxes by layer and neuron.
+    - ``grad_color``: colour the fills by gradient; None (default) does when any gradient is not
+      0.
+    - ``precision``: significant digits shown for numbers (default 4, at most 17).
+    - ``edge_partials``: label every edge with its local derivative d(result)/d(input), from
+      ``node.partials`` (default False).
+    """
+
+    rankdir: str
+    max_nodes: int | None
+    show_ops: bool
+    params: Params | None
+    cluster: bool
+    grad_color: bool | None
+    precision: int
+    edge_partials: bool
+
+
+@dataclass(frozen=True)
+class _Options:
+    """The drawing options with their defaults, checked once per call."""
+
+    rankdir: str = "LR"
+    max_nodes: int | None = MAX_NODES
+    show_ops: bool = True
+    params: Params | None = None
+    cluster: bool = True
+    grad_color: bool | None = None
+    precision: int = 4
+    edge_partials: bool = False
+
+    @classmethod
+    def checked(cls, caller: str, options: Mapping[str, object]) -> _Options:
+        """The options a call was given, each checked, with defaults for the others."""
+        known = [field.name for field in fields(cls)]
+        unknown = [name for name in options if name not in known]
+        if unknown:
+            msg = (
+                f"{caller} got an unknown option {unknown[0]!r}; "
+                f"the drawing options are {', '.join(known)}"
+            )
+            raise TypeError(msg)
+        made = cls(**options)  # type: ignore[arg-type]  # each value is checked just below
+        choice(made.rankdir, RANKDIRS, f"{caller} rankdir")
+        if made.max_nodes is not None:
+            integer(made.max_nodes, f"{caller} max_nodes", low=1)
+        flag(made.show_ops, f"{caller} show_ops")
+        flag(made.cluster, f"{caller} cluster")
+        if made.grad_color is not None:
+            flag(made.grad_color, f"{caller} grad_color")
+        integer(made.precision, f"{caller} precision", low=1, high=17)
+        flag(made.edge_partials, f"{caller} edge_partials")
+        return made
 
 
 # ---------------------------------------------------------------------------------------------
@@ -73,6 +165,9 @@ FONT: Final = "Helvetica,Arial,sans-serif"
 GRAPH_ATTR: Final = {"fontname": FONT, "fontsize": "11", "nodesep": "0.25", "ranksep": "0.35"}
 NODE_ATTR: Final = {"fontname": FONT, "fontsize": "11"}
 EDGE_ATTR: Final = {"arrowsize": "0.6", "color": "gray40"}
+# Edge labels: the local derivative along the edge, and the operand's position at its head.
+PARTIAL_ATTR: Final = {"fontsize": "9", "fontcolor": "#1f4e79"}
+POSITION_ATTR: Final = {"labelfontsize": "9", "labelfontcolor": "gray25", "labeldistance": "1.3"}
 
 KIND_BORDER: Final = {
     "output": {"color": "black", "penwidth": "3"},
@@ -103,69 +198,57 @@ NEGATIVE_RGB: Final = (0xD6, 0x60, 0x4D)  # red: increasing this Value decreases
 POSITIVE_RGB: Final = (0x43, 0x93, 0xC3)  # blue: increasing it increases the output
 NAN_FILL: Final = "#bdbdbd"
 
+# Shown inline (Jupyter), a drawing is scaled down to fit this box, in points (10 x 15 inches);
+# files keep their full size. The SVG keeps its viewBox, so the browser can zoom in again.
+DISPLAY_WIDTH: Final = 720.0
+DISPLAY_HEIGHT: Final = 1080.0
+
+# Operations whose operands can be swapped: their edges need no position labels. Every other
+# operation with two or more inputs (a - b, a / b, a ** b, a custom primitive) numbers them.
+COMMUTATIVE: Final = frozenset({"+", "*", "add", "mul", "sum", "hypot", "maximum", "minimum"})
+
 
 # ---------------------------------------------------------------------------------------------
 # Public API
 # ---------------------------------------------------------------------------------------------
 
 
-def to_dot(
-    root: Value,
-    *,
-    rankdir: str = "LR",
-    max_nodes: int | None = MAX_NODES,
-    show_ops: bool = True,
-    params: Params | None = None,
-    cluster: bool = True,
-    grad_color: bool | None = None,
-    precision: int = 4,
-) -> str:
+def to_dot(root: Value, **options: Unpack[DrawOptions]) -> str:
     """The DOT text of root's computation graph; needs neither `graphviz` nor `dot`.
 
-    Options are those of `draw_dot`. The text is deterministic: the same graph gives the same
-    text in any process, so it can be compared, stored and diffed.
+    Options are those of `DrawOptions`. The text is deterministic: the same graph gives the
+    same text in any process, so it can be compared, stored and diffed.
 
     >>> x = Value(2.0, label="x")
     >>> text = to_dot(x * x)
     >>> text.count("v0 -> op1")  # x * x: two edges into the one "*" node
     2
     """
-    drawing = _layout(
-        root, "to_dot()", rankdir, max_nodes, show_ops, params, cluster, grad_color, precision
-    )
-    return drawing.source()
+    return _layout(root, _Options.checked("to_dot()", options), "to_dot()").source()
 
 
 def draw_dot(
     root: Value,
     *,
-    rankdir: str = "LR",
     format: str = "svg",
-    max_nodes: int | None = MAX_NODES,
-    show_ops: bool = True,
-    params: Params | None = None,
-    cluster: bool = True,
-    grad_color: bool | None = None,
-    precision: int = 4,
+    timeout: float | None = DOT_TIMEOUT,
+    **options: Unpack[DrawOptions],
 ) -> graphviz.Digraph:
     """root's computation graph as a `graphviz.Digraph` (shown inline by Jupyter).
 
-    Every Value is a record ``label | data | grad``, every operation an oval named by its op.
-    Borders tell parameters, inputs, constants and the output apart; after ``backward()`` the
-    fill shows each gradient (blue positive, red negative, stronger for larger magnitudes).
+    Every Value is a record ``label | data | grad``, every operation an oval named by its op;
+    the inputs of an operation whose operands cannot be swapped (``a - b``, ``a / b``,
+    ``a ** b``) are numbered at the arrowheads. Borders tell parameters, inputs, constants and
+    the output apart; after ``backward()`` the fill shows each gradient (blue positive, red
+    negative, stronger for larger magnitudes).
 
     Args:
-        rankdir: layout direction, "LR" (left to right), "RL", "TB" or "BT".
-        format: the output format for ``.render()`` and ``.pipe()``, "svg" by default.
-        max_nodes: the most Values to draw; a larger graph raises `GraphTooLargeError`
-            (None: no limit).
-        show_ops: False draws no op nodes: edges go straight from inputs to results, and each
-            result's record names its op.
-        params: a model with ``named_parameters()``, or a mapping of names to Values: those
-            Values are drawn as parameters, with their names.
-        cluster: group named parameters in boxes by layer and neuron (``layers.0.neurons.3``).
-        grad_color: colour the fills by gradient; None (default) does when any gradient is not 0.
-        precision: significant digits shown for data and grad.
+        format: the output format for ``.pipe()`` and ``.render()``, "svg" by default.
+        timeout: the most seconds ``.pipe()`` and Jupyter's display let `dot` run before
+            raising `LayoutTimeoutError` (None: no limit).
+        options: the drawing options of `DrawOptions` (``rankdir``, ``max_nodes``,
+            ``show_ops``, ``params``, ``cluster``, ``grad_color``, ``precision``,
+            ``edge_partials``).
 
     Raises:
         ImportError: the `graphviz` package is missing (``pip install 'autograd-lite[viz]'``).
@@ -179,11 +262,11 @@ def draw_dot(
     >>> graph.format
     'svg'
     """
+    checked = _Options.checked("draw_dot()", options)
+    seconds = _timeout(timeout, "draw_dot()")
     digraph_class = _digraph_class()
-    drawing = _layout(
-        root, "draw_dot()", rankdir, max_nodes, show_ops, params, cluster, grad_color, precision
-    )
-    return digraph_class(
+    drawing = _layout(root, checked, "draw_dot()")
+    graph = digraph_class(
         name=drawing.name,
         graph_attr=drawing.graph_attr,
         node_attr=NODE_ATTR,
@@ -191,6 +274,9 @@ def draw_dot(
         body=drawing.body,
         format=format,
     )
+    graph.timeout = seconds
+    graph.size_note = drawing.size_note()
+    return graph
 
 
 def render(
@@ -198,24 +284,24 @@ def render(
     path: str | os.PathLike[str],
     *,
     format: str | None = None,
-    rankdir: str = "LR",
-    max_nodes: int | None = MAX_NODES,
-    show_ops: bool = True,
-    params: Params | None = None,
-    cluster: bool = True,
-    grad_color: bool | None = None,
-    precision: int = 4,
+    timeout: float | None = DOT_TIMEOUT,
+    **options: Unpack[DrawOptions],
 ) -> Path:
-    """Draw root's graph into the file at path and return the path.
+    """Draw root's graph into the file at path, atomically, and return the path.
 
     The format comes from ``format`` or else the path's suffix (``.svg``, ``.png``, ``.pdf``,
     ...); a path without a suffix gets ``.svg``. ``.dot`` and ``.gv`` write DOT text, which needs
-    no Graphviz at all. Other options are those of `draw_dot`.
+    no Graphviz at all. The file is replaced in one step: if anything fails, an existing file
+    keeps its content (a symbolic link is written through). ``timeout`` bounds `dot`'s layout,
+    in seconds (None: no limit); other options are those of `DrawOptions`.
 
     Raises:
         GraphvizNotFoundError: the `dot` program is missing (the message says how to install it).
+        LayoutTimeoutError: `dot` ran past the timeout (the message says how to draw less).
         ValueError: ``format`` disagrees with the path's suffix.
     """
+    checked = _Options.checked("render()", options)
+    seconds = _timeout(timeout, "render()")
     target = Path(path)
     suffix = target.suffix[1:].lower()
     if format is None:
@@ -226,17 +312,9 @@ def render(
     format = format.lower()
     if not suffix:
         target = target.with_name(f"{target.name}.{format}")
-    options: dict[str, Any] = {
-        "rankdir": rankdir,
-        "max_nodes": max_nodes,
-        "show_ops": show_ops,
-        "params": params,
-        "cluster": cluster,
-        "grad_color": grad_color,
-        "precision": precision,
-    }
+    drawing = _layout(root, checked, "render()")
     if format in ("dot", "gv"):
-        target.write_text(to_dot(root, **options), encoding="utf-8")
+        write_atomically(target, drawing.source().encode("utf-8"))
         return target
     if format not in _graphviz().FORMATS:
         msg = (
@@ -244,13 +322,24 @@ def render(
             "use .svg, .png or .pdf, or .dot for DOT text"
         )
         raise ValueError(msg)
-    picture = draw_dot(root, format=format, **options).pipe(format=format)
-    target.write_bytes(picture)
+    picture = _run_dot(drawing.source().encode("utf-8"), format, seconds, drawing.size_note())
+    write_atomically(target, picture)
     return target
 
 
+def _timeout(timeout: float | None, caller: str) -> float | None:
+    if timeout is None:
+        return None
+    return real(timeout, f"{caller} timeout", low=0.0, low_open=True)
+
+
+def _op_label(node: Value) -> str:
+    """The text of a node's operation oval (and of ``y = op`` in a compact record)."""
+    return node.op
+
+
 # ---------------------------------------------------------------------------------------------
-# The walk and the labels, shared by to_dot and draw_dot
+# The walk and the labels, shared by to_dot, draw_dot and render
 # ---------------------------------------------------------------------------------------------
 
 
@@ -261,6 +350,8 @@ class _Drawing:
     name: str
     graph_attr: dict[str, str]
     body: list[str]
+    values: int
+    edges: int
 
     def source(self) -> str:
         """The whole DOT text, byte for byte what ``graphviz.Digraph(...).source`` would be."""
@@ -275,45 +366,30 @@ class _Drawing:
         lines.append("}\n")
         return "".join(lines)
 
+    def size_note(self) -> str:
+        """How big the graph is, for a message about its layout."""
+        return f"{self.values} Values, {self.edges} edges"
 
-def _layout(
-    root: Value,
-    caller: str,
-    rankdir: str,
-    max_nodes: int | None,
-    show_ops: bool,
-    params: Params | None,
-    cluster: bool,
-    grad_color: bool | None,
-    precision: int,
-) -> _Drawing:
-    """Check the options, walk the graph once, and write one statement per node and edge."""
+
+def _layout(root: Value, options: _Options, caller: str) -> _Drawing:
+    """Walk the graph once, and write one statement per node and edge."""
     if not isinstance(root, Value):
-        msg = f"{caller} needs a Value to draw, got {type(root).__name__}: {root!r}"
+        msg = f"{caller} needs a Value to draw, got {shown(root)}"
         raise TypeError(msg)
-    if rankdir not in RANKDIRS:
-        msg = f"{caller} rankdir must be one of {', '.join(RANKDIRS)}, got {rankdir!r}"
-        raise ValueError(msg)
-    if max_nodes is not None and (
-        isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1
-    ):
-        msg = f"{caller} max_nodes must be a positive int or None, got {max_nodes!r}"
-        raise ValueError(msg)
-    if isinstance(precision, bool) or not isinstance(precision, int) or not 1 <= precision <= 17:
-        msg = f"{caller} precision must be an int from 1 to 17, got {precision!r}"
-        raise ValueError(msg)
-    names = _parameter_names(params, caller)
-    order = _walk(root, max_nodes, caller)
+    names = _parameter_names(options.params, caller)
+    order = _walk(root, options.max_nodes, caller)
+    precision = options.precision
 
     # Stable ids from the walk order, never id(): the same graph gives the same text anywhere.
     ids = {node: f"v{i}" for i, node in enumerate(order)}
     grads = [_number(node.grad) for node in order]
+    grad_color = options.grad_color
     if grad_color is None:
         grad_color = any(g != 0.0 for g in grads)
     scale = max((abs(g) for g in grads if math.isfinite(g)), default=0.0)
     # Records lay their fields across the rank direction; braces turn them the other way, so
     # that label | data | grad always reads as one row.
-    horizontal = rankdir in ("LR", "RL")
+    horizontal = options.rankdir in ("LR", "RL")
 
     # Attribute text shared by many nodes, written once (a 100,000-node chain notices).
     kind_attrs = {
@@ -321,6 +397,8 @@ def _layout(
         for kind, border in KIND_BORDER.items()
     }
     op_attrs = _body_attrs(OP_ATTR)
+    partial_attrs = _body_attrs(PARTIAL_ATTR)
+    position_attrs = _body_attrs(POSITION_ATTR)
     clusters = _Clusters()
     nodes: list[str] = []
     edges: list[str] = []
@@ -328,12 +406,13 @@ def _layout(
         node_id = ids[node]
         name = names.get(node)
         kind = _kind(node, root, name)
-        path = _cluster_path(name) if (cluster and name is not None) else ()
+        path = _cluster_path(name) if (options.cluster and name is not None) else ()
         title = node.label if name is None else name
         if path:
             title = title[len(path[-1]) + 1 :]  # inside the box named layers.0 ... neurons.3: w.1
-        if not show_ops and node.parents:
-            title = f"{title} = {node.op}" if title else node.op
+        if not options.show_ops and node.parents:
+            op = _op_label(node)
+            title = f"{title} = {op}" if title else op
         # Numbers need no escaping; a title may hold anything.
         label = f"{_escape(title)} | data {node.data:.{precision}g} | grad {grad:.{precision}g}"
         if horizontal:
@@ -347,17 +426,28 @@ def _layout(
 
         if not node.parents:
             continue
-        if show_ops:
-            op_id = f"op{node_id[1:]}"
-            nodes.append(f'\t{op_id} [label="{_escape(node.op)}" {op_attrs}]\n')
-            # One edge per parent, duplicates included: a * a draws two arrows.
-            edges.extend(f"\t{ids[parent]} -> {op_id}\n" for parent in node.parents)
-            edges.append(f"\t{op_id} -> {node_id}\n")
-        else:
-            edges.extend(f"\t{ids[parent]} -> {node_id}\n" for parent in node.parents)
+        head = node_id
+        if options.show_ops:
+            head = f"op{node_id[1:]}"
+            nodes.append(f'\t{head} [label="{_escape(_op_label(node))}" {op_attrs}]\n')
+        numbered = len(node.parents) > 1 and node.op not in COMMUTATIVE
+        # One edge per parent, duplicates included: a * a draws two arrows, each with its own
+        # partial (both 2a), and a / a two numbered ones.
+        for i, parent in enumerate(node.parents):
+            attrs = []
+            if numbered:
+                attrs.append(f'headlabel="{i + 1}" {position_attrs}')
+            if options.edge_partials:
+                partial = _number(node.partials[i])
+                attrs.append(f'label="∂ {partial:.{precision}g}" {partial_attrs}')
+            suffix = f" [{' '.join(attrs)}]" if attrs else ""
+            edges.append(f"\t{ids[parent]} -> {head}{suffix}\n")
+        if options.show_ops:
+            edges.append(f"\t{head} -> {node_id}\n")
 
-    graph_attr = {"rankdir": rankdir, **GRAPH_ATTR}
-    return _Drawing("autograd", graph_attr, [*clusters.statements(), *nodes, *edges])
+    graph_attr = {"rankdir": options.rankdir, **GRAPH_ATTR}
+    body = [*clusters.statements(), *nodes, *edges]
+    return _Drawing("autograd", graph_attr, body, len(order), len(edges))
 
 
 def _walk(root: Value, max_nodes: int | None, caller: str) -> list[Value]:
@@ -512,13 +602,25 @@ class _Clusters:
 
 # Inside a record label, { } | < > split or name fields, and a backslash starts an escape
 # (\n, \l, \N ...); the quote ends the DOT string. A backslash before each shows it as written.
-# graphviz.escape() only doubles backslashes, so it is not enough here.
-_ESCAPES: Final = {ord(c): "\\" + c for c in '\\{}|<>"'} | {ord("\n"): "\\n", ord("\r"): ""}
+# graphviz.escape() only doubles backslashes, so it is not enough here. A newline breaks the line;
+# every other control character is shown as its Python escape (\t, \r, \x00): SVG (XML) cannot
+# hold most of them, and one that vanished would make two different labels look alike.
+_ESCAPES: Final = (
+    {ord(c): "\\" + c for c in '\\{}|<>"'}
+    | {code: "\\\\" + repr(chr(code))[2:-1] for code in [*range(0x20), *range(0x7F, 0xA0)]}
+    | {ord("\n"): "\\n"}
+)
+# Lone surrogates (undecodable bytes from a terminal) and U+FFFE/U+FFFF cannot be written in
+# UTF-8 XML either.
+_UNWRITABLE: Final = re.compile("[\ud800-\udfff\ufffe\uffff]")
 
 
 def _escape(text: str) -> str:
-    """text for a label, shown as written: a newline breaks the line, a carriage return goes."""
-    return text.translate(_ESCAPES)
+    """text for a label, shown as written: a newline breaks the line, other controls show."""
+    text = text.translate(_ESCAPES)
+    if _UNWRITABLE.search(text):
+        text = _UNWRITABLE.sub(lambda match: f"\\\\u{ord(match.group()):04x}", text)
+    return text
 
 
 # The DOT identifiers that need no quotes: graphviz.quoting.ID, and not a keyword.
@@ -541,8 +643,68 @@ def _body_attrs(attrs: Mapping[str, str]) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# graphviz, imported only when draw_dot() runs
+# Running dot, with a timeout; graphviz, imported only when draw_dot() runs
 # ---------------------------------------------------------------------------------------------
+
+
+def _run_dot(
+    source: bytes,
+    format: str,
+    timeout: float | None,
+    size_note: str = "",
+    *,
+    engine: str = "dot",
+    renderer: str | None = None,
+    formatter: str | None = None,
+    neato_no_op: bool | int | None = None,
+    quiet: bool = False,
+) -> bytes:
+    """The picture `dot` makes of the DOT source; a process past the timeout is killed."""
+    output_format = ":".join(part for part in (format, renderer, formatter) if part)
+    command = ["dot", f"-K{engine}", f"-T{output_format}"]
+    if neato_no_op:
+        command.append(f"-n{int(neato_no_op)}")
+    try:
+        done = subprocess.run(command, input=source, capture_output=True, timeout=timeout)
+    except FileNotFoundError as exc:
+        raise GraphvizNotFoundError(INSTALL_GRAPHVIZ + DOT_TEXT_HINT) from exc
+    except subprocess.TimeoutExpired as exc:
+        graph = f"this graph ({size_note})" if size_note else "this graph"
+        msg = (
+            f"Graphviz's dot did not finish laying out {graph} within {timeout:g} s, and was "
+            "stopped. Its layout time grows fast with size and crossing edges. Draw a smaller "
+            "part of the graph (fewer nodes, or a lower max_nodes), draw it without operation "
+            "nodes (show_ops=False; --no-ops on the command line), or write DOT text, which "
+            "needs no layout (to_dot(root), or a .dot file); or allow more time (timeout=, "
+            "--timeout)."
+        )
+        raise LayoutTimeoutError(msg) from exc
+    if not quiet and done.stderr:
+        sys.stderr.write(done.stderr.decode("utf-8", "replace"))
+    if done.returncode != 0:
+        import graphviz
+
+        raise graphviz.CalledProcessError(
+            done.returncode, command, output=done.stdout, stderr=done.stderr
+        )
+    return done.stdout
+
+
+_SVG_SIZE: Final = re.compile(r'<svg width="([0-9.]+)pt" height="([0-9.]+)pt"')
+
+
+def _fit(svg: str) -> str:
+    """The SVG scaled down to fit DISPLAY_WIDTH x DISPLAY_HEIGHT points, if it is larger."""
+    match = _SVG_SIZE.search(svg)
+    if match is None:
+        return svg
+    width, height = float(match.group(1)), float(match.group(2))
+    scale = min(1.0, DISPLAY_WIDTH / width, DISPLAY_HEIGHT / height) if width and height else 1.0
+    if scale == 1.0:
+        return svg
+    # The viewBox stays: the same picture, drawn smaller, that a browser can still zoom into.
+    fitted = f'<svg width="{width * scale:.2f}pt" height="{height * scale:.2f}pt"'
+    return svg[: match.start()] + fitted + svg[match.end() :]
 
 
 @contextmanager
@@ -567,34 +729,58 @@ def _graphviz() -> Any:
 
 @functools.cache
 def _digraph_class() -> Any:
-    """A graphviz.Digraph whose rendering explains how to install a missing `dot` program."""
+    """A graphviz.Digraph whose pipe() and display are bounded in time and explain problems."""
     _graphviz()  # an ImportError that names the `viz` extra, if the package is missing
     import graphviz
 
     # graphviz ships no type information: mypy sees its classes as Any, and strict mode
     # refuses to subclass Any without this ignore.
     class Digraph(graphviz.Digraph):  # type: ignore[misc]
-        """graphviz.Digraph; render(), pipe(), view() and Jupyter explain a missing `dot`."""
+        """graphviz.Digraph: pipe() and Jupyter's display stop `dot` after ``timeout`` seconds.
 
-        def pipe(self, *args: Any, **kwargs: Any) -> Any:
-            with _explain_missing_dot():
-                return super().pipe(*args, **kwargs)
+        Shown inline, a large drawing is scaled down to fit the notebook. render() and view()
+        are graphviz's own (unbounded): for files, prefer `autograd_lite.viz.render`.
+        """
+
+        timeout: float | None = DOT_TIMEOUT
+        size_note: str = ""
+
+        def pipe(
+            self,
+            format: str | None = None,
+            renderer: str | None = None,
+            formatter: str | None = None,
+            neato_no_op: bool | int | None = None,
+            quiet: bool = False,
+            *,
+            engine: str | None = None,
+            encoding: str | None = None,
+        ) -> bytes | str:
+            data = _run_dot(
+                self.source.encode(self.encoding),
+                format or self.format,
+                self.timeout,
+                self.size_note,
+                engine=engine or self.engine,
+                renderer=renderer,
+                formatter=formatter,
+                neato_no_op=neato_no_op,
+                quiet=quiet,
+            )
+            return data if encoding is None else data.decode(encoding)
 
         def render(self, *args: Any, **kwargs: Any) -> Any:
             with _explain_missing_dot():
                 return super().render(*args, **kwargs)
 
+        def _repr_image_svg_xml(self) -> str:
+            """What Jupyter shows: the SVG, scaled down to fit when it is large."""
+            svg = self.pipe(format="svg", encoding="utf-8")
+            assert isinstance(svg, str)  # pipe() decodes when given an encoding
+            return _fit(svg)
+
+        _repr_svg_ = _repr_image_svg_xml  # the name older IPython front ends look for
+
     Digraph.__module__ = __name__
     Digraph.__qualname__ = "Digraph"
     return Digraph
-
-
-__all__ = [
-    "MAX_NODES",
-    "GraphTooLargeError",
-    "GraphvizNotFoundError",
-    "NamedParameters",
-    "draw_dot",
-    "render",
-    "to_dot",
-]

@@ -7,12 +7,14 @@ shape and closed-form derivatives, not from the code under test.
 
 from __future__ import annotations
 
+import dataclasses
 import doctest
 import math
 import os
 import re
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
@@ -23,12 +25,18 @@ import pytest
 import autograd_lite.viz
 from autograd_lite import Value, primitive
 from autograd_lite.viz import (
+    DISPLAY_HEIGHT,
+    DISPLAY_WIDTH,
     MAX_NODES,
+    DrawOptions,
     GraphTooLargeError,
     GraphvizNotFoundError,
+    LayoutTimeoutError,
     _cluster_path,
     _digraph_class,
     _escape,
+    _op_label,
+    _Options,
     draw_dot,
     render,
     to_dot,
@@ -149,7 +157,17 @@ def dot_nodes(text: str) -> dict[str, dict[str, str]]:
 
 def dot_edges(text: str) -> list[tuple[str, str]]:
     """Edge statements of DOT text, in order."""
-    return re.findall(r"^\s*(\w+) -> (\w+)$", text, flags=re.MULTILINE)
+    return re.findall(r"^\s*(\w+) -> (\w+)(?: \[.*\])?$", text, flags=re.MULTILINE)
+
+
+def dot_edge_attrs(text: str) -> list[tuple[str, str, dict[str, str]]]:
+    """Edge statements of DOT text with their attributes, in order."""
+    found = []
+    for tail, head, attrs in re.findall(
+        r"^\s*(\w+) -> (\w+)(?: \[(.*)\])?$", text, flags=re.MULTILINE
+    ):
+        found.append((tail, head, dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', attrs))))
+    return found
 
 
 def node_by_title(text: str, title: str) -> dict[str, str]:
@@ -189,6 +207,7 @@ def rgb(fill: str) -> tuple[int, int, int]:
 # ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.dot
 def test_neuron_svg_has_every_node_edge_and_label() -> None:
     """A neuron renders 10 Value records, 5 op nodes, 14 edges, with data and closed-form grads."""
     y, _ = neuron()
@@ -216,9 +235,14 @@ def test_neuron_svg_has_every_node_edge_and_label() -> None:
         assert by_title[title] == shown, (title, by_title[title], shown)
     assert by_title["y"] == ("data 0.7071", "grad 1")  # sqrt(2)/2: the point was chosen for it
     op_labels = sorted(texts(nodes[op])[0] for op in ops)
-    assert op_labels == ["*", "*", "+", "+", "tanh"]
+    # Computed from the nodes: the op names are the engine's to choose.
+    x1, w1 = Value(2.0), Value(-3.0)
+    product = x1 * w1
+    expected_ops = [_op_label(product), _op_label(product + w1), _op_label(product.tanh())]
+    assert op_labels == sorted([expected_ops[0]] * 2 + [expected_ops[1]] * 2 + [expected_ops[2]])
 
 
+@pytest.mark.dot
 def test_square_draws_both_edges() -> None:
     """a * a shows two arrows from a into the one "*" node, in DOT and in the SVG."""
     a = Value(3.0, label="a")
@@ -232,6 +256,7 @@ def test_square_draws_both_edges() -> None:
     assert by_title["a"] == ["data 3", "grad 6"]  # d(a*a)/da = 2a
 
 
+@pytest.mark.dot
 def test_labels_with_record_syntax_render_as_written() -> None:
     """{ } | < > " and backslashes in labels, op names and cluster names come out verbatim."""
     nasty = 'we{ir}d|<x> "q" \\back\\slash\\'
@@ -252,11 +277,13 @@ def test_labels_with_record_syntax_render_as_written() -> None:
     assert "\\N \\G \\l" in shown
     assert "w" in shown  # the parameter, named relative to its box
     all_texts = [t for g in groups(svg, "node").values() for t in texts(g)]
-    assert 'op{|}<>"\\' in all_texts
+    assert _op_label(y) == 'op{|}<>"\\'
+    assert _op_label(y) in all_texts
     captions = [texts(g) for g in groups(svg, "cluster").values()]
     assert captions == [["lay{er}s.0"]]
 
 
+@pytest.mark.dot
 def test_newline_in_label_is_a_line_break() -> None:
     """A label with a newline is drawn on two lines, not as a stray escape."""
     y = Value(1.0, label="first\nsecond") * 2
@@ -467,6 +494,7 @@ def test_gradient_colours_survive_nan_and_inf() -> None:
     assert "#bdbdbd" in to_dot(z)  # the NaN-gradient grey
 
 
+@pytest.mark.dot
 def test_without_op_nodes_edges_go_straight_to_results() -> None:
     """show_ops=False: only Value records; each result names its op; a*a still has two edges."""
     a = Value(3.0, label="a")
@@ -475,11 +503,13 @@ def test_without_op_nodes_edges_go_straight_to_results() -> None:
     assert dot_edges(text) == [("v0", "v1"), ("v0", "v1"), ("v1", "v2")]
     svg = svg_of(y, show_ops=False)
     assert len(groups(svg, "node")) == 3
-    assert [fields[0] for fields in record_texts(svg)] == ["a", "*", "tanh"]
+    product = y.parents[0]
+    assert [fields[0] for fields in record_texts(svg)] == ["a", _op_label(product), _op_label(y)]
     y.label = "y"
-    assert node_by_title(to_dot(y, show_ops=False), "y = tanh")
+    assert node_by_title(to_dot(y, show_ops=False), f"y = {_op_label(y)}")
 
 
+@pytest.mark.dot
 @pytest.mark.parametrize("rankdir", ["TB", "BT", "RL"])
 def test_every_direction_keeps_records_in_one_row(rankdir: str) -> None:
     """In any direction a record shows label, data and grad as three fields side by side."""
@@ -505,6 +535,7 @@ def test_gradients_that_are_values_are_drawn_as_numbers() -> None:
 # ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.dot
 def test_model_parameters_are_named_and_boxed_by_layer_and_neuron() -> None:
     """params=model: names from named_parameters(), nested boxes for layers and neurons."""
     y, model = build_model_graph()
@@ -531,6 +562,7 @@ def test_model_parameters_are_named_and_boxed_by_layer_and_neuron() -> None:
     }
 
 
+@pytest.mark.dot
 def test_parameters_without_clusters_keep_full_names() -> None:
     """cluster=False: no boxes, and each parameter shows its whole dotted name."""
     y, model = build_model_graph()
@@ -567,11 +599,16 @@ def test_cluster_path_reads_numbered_parts() -> None:
 @pytest.mark.parametrize(
     ("options", "error", "words"),
     [
-        ({"rankdir": "XY"}, ValueError, "rankdir must be one of LR, RL, TB, BT, got 'XY'"),
-        ({"max_nodes": 0}, ValueError, "max_nodes must be a positive int or None, got 0"),
-        ({"max_nodes": True}, ValueError, "got True"),
-        ({"max_nodes": 2.5}, ValueError, "got 2.5"),
-        ({"precision": 0}, ValueError, "precision must be an int from 1 to 17, got 0"),
+        ({"rankdir": "XY"}, ValueError, "rankdir must be one of 'LR', 'RL', 'TB', 'BT'; got str"),
+        ({"max_nodes": 0}, ValueError, "max_nodes must be an int >= 1, got int: 0"),
+        ({"max_nodes": True}, TypeError, "max_nodes must be an int, got bool: True"),
+        ({"max_nodes": 2.5}, TypeError, "got float: 2.5"),
+        ({"precision": 0}, ValueError, "precision must be an int >= 1, got int: 0"),
+        ({"precision": 18}, ValueError, "precision must be an int <= 17, got int: 18"),
+        ({"show_ops": 1}, TypeError, "show_ops must be True or False, got int: 1"),
+        ({"edge_partials": "yes"}, TypeError, "edge_partials must be True or False"),
+        ({"grad_color": 0}, TypeError, "grad_color must be True or False"),
+        ({"rankdri": "TB"}, TypeError, "unknown option 'rankdri'; the drawing options are"),
         ({"params": [1, 2]}, TypeError, "a model with named_parameters() or a mapping"),
         ({"params": {"w": 2.0}}, TypeError, "(name, Value) pairs, got ('w', 2.0)"),
     ],
@@ -582,6 +619,7 @@ def test_bad_options_are_named(options: dict[str, Any], error: type, words: str)
     draws: list[tuple[Callable[..., object], str]] = [
         (to_dot, "to_dot()"),
         (draw_dot, "draw_dot()"),
+        (lambda y, **options: render(y, "never-written.dot", **options), "render()"),
     ]
     for draw, name in draws:
         with pytest.raises(error) as info:
@@ -600,6 +638,7 @@ def test_drawing_something_that_is_not_a_value() -> None:
 # ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.dot
 def test_render_picks_the_format_from_the_suffix(tmp_path: Path) -> None:
     """.svg writes SVG, .png writes PNG, no suffix adds .svg, .dot writes to_dot's text."""
     y, _ = neuron()
@@ -632,3 +671,210 @@ def test_docstring_examples_run() -> None:
     """The examples in viz's docstrings (draw_dot, to_dot) are true."""
     result = doctest.testmod(autograd_lite.viz)
     assert result.failed == 0 and result.attempted >= 5
+
+
+def test_the_options_are_declared_once() -> None:
+    """The public keyword arguments and the checked defaults list the same options."""
+    assert list(DrawOptions.__annotations__) == [f.name for f in dataclasses.fields(_Options)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Edge labels: local derivatives, and which operand is which
+# ---------------------------------------------------------------------------------------------
+
+
+def into(text: str, op_id: str) -> list[dict[str, str]]:
+    """The attributes of the edges into one node, in order."""
+    return [attrs for _, head, attrs in dot_edge_attrs(text) if head == op_id]
+
+
+def test_edge_partials_are_the_local_derivatives() -> None:
+    """edge_partials=True labels each edge with d(result)/d(input), in closed form."""
+    x, w = Value(0.5, label="x"), Value(-1.5, label="w")
+    y = (x * w).tanh()
+    text = to_dot(y, edge_partials=True, precision=6)
+    slope = 1.0 - math.tanh(0.5 * -1.5) ** 2  # d tanh(n)/dn
+    labels = [
+        attrs.get("label") for _, head, attrs in dot_edge_attrs(text) if head.startswith("op")
+    ]
+    # x * w: d/dx = w, d/dw = x; then tanh: 1 - tanh^2.
+    assert labels == ["∂ -1.5", "∂ 0.5", f"∂ {slope:.6g}"]
+    assert all("label" not in attrs for *_, attrs in dot_edge_attrs(to_dot(y)))  # off by default
+    compact = to_dot(y, edge_partials=True, show_ops=False, precision=6)
+    assert [a.get("label") for *_, a in dot_edge_attrs(compact)] == labels
+
+
+def test_a_repeated_parent_draws_one_edge_per_use_with_its_partial() -> None:
+    """a * a: two edges from a, each labelled with its own partial (a, the other factor)."""
+    a = Value(3.0, label="a")
+    text = to_dot(a * a, edge_partials=True)
+    assert [attrs["label"] for attrs in into(text, "op1")] == ["∂ 3", "∂ 3"]
+
+
+@pytest.mark.parametrize(
+    ("make", "commutative"),
+    [
+        (lambda a, b: a - b, False),
+        (lambda a, b: a / b, False),
+        (lambda a, b: a**b, False),
+        (lambda a, b: a + b, True),
+        (lambda a, b: a * b, True),
+    ],
+    ids=["sub", "div", "pow", "add", "mul"],
+)
+def test_operands_of_non_commutative_ops_are_numbered(
+    make: Callable[[Value, Value], Value], commutative: bool
+) -> None:
+    """a - b and b - a draw differently: each edge into the op says which operand it is."""
+    a, b = Value(2.0, label="a"), Value(3.0, label="b")
+
+    def positions(y: Value) -> dict[str, str]:
+        """The operand number at the head of the edge from each of a and b into y's op."""
+        text = to_dot(y)
+        ids = {
+            title: node_id
+            for node_id, attrs in dot_nodes(text).items()
+            if (title := attrs["label"].strip("{ }").split(" | ")[0]) in ("a", "b")
+        }
+        return {
+            title: attrs.get("headlabel", "")
+            for title, node_id in ids.items()
+            for tail, head, attrs in dot_edge_attrs(text)
+            if tail == node_id
+        }
+
+    if commutative:
+        assert positions(make(a, b)) == positions(make(b, a)) == {"a": "", "b": ""}
+    else:
+        assert positions(make(a, b)) == {"a": "1", "b": "2"}
+        assert positions(make(b, a)) == {"a": "2", "b": "1"}
+
+
+@pytest.mark.dot
+def test_edge_labels_reach_the_svg() -> None:
+    """The partials and operand numbers are drawn by dot, as text on the edges."""
+    a, b = Value(2.0, label="a"), Value(4.0, label="b")
+    y = a / b
+    svg = svg_of(y, edge_partials=True)
+    edge_texts = sorted(t for g in groups(svg, "edge").values() for t in texts(g))
+    # d(a/b)/da = 1/b = 0.25, d(a/b)/db = -a/b^2 = -0.125.
+    assert edge_texts == sorted(["1", "2", "∂ 0.25", "∂ -0.125"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Control characters, atomic files, timeouts, notebook display
+# ---------------------------------------------------------------------------------------------
+
+CONTROL_LABEL = "tab\there\rcr\x00nul\x1besc\x7fdel\x85nel\udcffbyte"
+
+
+def test_control_characters_are_escaped_not_dropped() -> None:
+    """Every control character shows as its escape; a lone surrogate too; newline breaks."""
+    shown = _escape(CONTROL_LABEL)
+    for escape in ("\\\\t", "\\\\r", "\\\\x00", "\\\\x1b", "\\\\x7f", "\\\\x85", "\\\\udcff"):
+        assert escape in shown, escape
+    assert all(ord(c) >= 0x20 and not 0x7F <= ord(c) < 0xA0 for c in shown)
+    assert _escape("a\nb") == "a\\nb"
+    to_dot(Value(1.0, label=CONTROL_LABEL)).encode("utf-8")  # writable as UTF-8
+
+
+@pytest.mark.dot
+def test_control_characters_give_valid_svg_that_shows_them() -> None:
+    """dot's SVG of such a label parses as XML and shows each escape, in order."""
+    y = Value(1.0, label=CONTROL_LABEL) * 2
+    svg = svg_of(y)  # ET.fromstring: invalid XML would raise here
+    (title,) = [fields[0] for fields in record_texts(svg) if fields[0].startswith("tab")]
+    assert title == "tab\\there\\rcr\\x00nul\\x1besc\\x7fdel\\x85nel\\udcffbyte"
+
+
+def test_a_failed_render_keeps_the_existing_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write that fails midway leaves the old file whole, and no temporary file behind."""
+    y, _ = neuron()
+    target = tmp_path / "graph.dot"
+    target.write_text("the previous drawing\n", encoding="utf-8")
+
+    def full_disk(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        render(y, target)
+    monkeypatch.undo()
+    assert target.read_text(encoding="utf-8") == "the previous drawing\n"
+    assert sorted(os.listdir(tmp_path)) == ["graph.dot"]
+    render(y, target)
+    assert target.read_text(encoding="utf-8") == to_dot(y)
+
+
+@pytest.fixture
+def slow_dot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A `dot` on PATH that takes a minute, as the real one does on an unlucky graph."""
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    fake = folder / "dot"
+    fake.write_text("#!/bin/sh\nexec sleep 60\n", encoding="utf-8")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
+    return tmp_path
+
+
+def test_a_slow_layout_is_stopped_with_a_hint(slow_dot: Path) -> None:
+    """render(), pipe() and Jupyter's display stop dot at the timeout and say what to do."""
+    y, _ = neuron()
+    target = slow_dot / "graph.svg"
+    target.write_text("the previous drawing", encoding="utf-8")
+    graph = draw_dot(y, timeout=0.5)
+    attempts: list[Callable[[], object]] = [
+        lambda: render(y, target, timeout=0.5),
+        graph.pipe,
+        graph._repr_mimebundle_,
+    ]
+    for attempt in attempts:
+        started = time.monotonic()
+        with pytest.raises(LayoutTimeoutError) as info:
+            attempt()
+        assert time.monotonic() - started < 10
+        message = str(info.value)
+        assert "within 0.5 s" in message and "10 Values" in message
+        for hint in ("fewer nodes", "show_ops=False", "--no-ops", "to_dot(root)", ".dot"):
+            assert hint in message
+    assert target.read_text(encoding="utf-8") == "the previous drawing"
+
+
+def test_the_timeout_is_checked() -> None:
+    """A timeout must be a positive number of seconds, or None."""
+    y, _ = neuron()
+    with pytest.raises(ValueError, match=r"render\(\) timeout must be > 0.0, got 0.0"):
+        render(y, "never-written.svg", timeout=0)
+    with pytest.raises(TypeError, match=r"draw_dot\(\) timeout must be a real number"):
+        draw_dot(y, timeout="5")  # type: ignore[arg-type]
+    assert draw_dot(y, timeout=None).timeout is None
+
+
+def _svg_size(svg: str) -> tuple[float, float, str]:
+    match = re.search(r'<svg width="([0-9.]+)pt" height="([0-9.]+)pt"\s+viewBox="([^"]*)"', svg)
+    assert match, svg[:300]
+    return float(match.group(1)), float(match.group(2)), match.group(3)
+
+
+@pytest.mark.dot
+def test_a_large_drawing_is_scaled_to_fit_a_notebook() -> None:
+    """Inline display fits the box; files keep full size; a small drawing is not touched."""
+    from autograd_lite.nn import MLP
+
+    model = MLP(2, [16, 16, 1], seed=0)
+    y = model([Value(0.5), Value(-1.0)])
+    assert isinstance(y, Value)
+    graph = draw_dot(y, params=model)
+    full = graph.pipe(format="svg", encoding="utf-8")
+    width, height, view = _svg_size(full)
+    assert width > DISPLAY_WIDTH or height > DISPLAY_HEIGHT  # one forward pass is huge
+    shown = graph._repr_mimebundle_()["image/svg+xml"]
+    shown_width, shown_height, shown_view = _svg_size(shown)
+    assert shown_width <= DISPLAY_WIDTH + 0.01 and shown_height <= DISPLAY_HEIGHT + 0.01
+    assert shown_view == view  # the same picture, drawn smaller
+    assert shown_width / shown_height == pytest.approx(width / height, rel=1e-3)
+    small = draw_dot(Value(1.0, label="x") * 2)
+    assert small._repr_mimebundle_()["image/svg+xml"] == small.pipe(encoding="utf-8")
