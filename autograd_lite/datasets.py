@@ -8,9 +8,10 @@ only; models, losses and training live in `nn`, `losses` and `optim`.
 from __future__ import annotations
 
 import math
-import numbers
 import random
 from collections.abc import Sequence
+
+from autograd_lite._checks import integer, real
 
 __all__ = ["make_moons", "make_xor", "signed_labels"]
 
@@ -29,21 +30,9 @@ def make_moons(
     >>> len(X), sorted(y)
     (4, [0, 0, 1, 1])
     """
-    if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 2:
-        msg = f"make_moons() needs an int n_samples >= 2, got {n_samples!r}"
-        raise ValueError(msg)
-    if (
-        isinstance(noise, bool)
-        or not isinstance(noise, numbers.Real)
-        or not math.isfinite(noise)
-        or noise < 0
-    ):
-        msg = f"make_moons() needs a finite noise >= 0, got {noise!r}"
-        raise ValueError(msg)
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        msg = f"make_moons() needs an int seed, got {seed!r}"
-        raise TypeError(msg)
-    rng = random.Random(seed)
+    n_samples = integer(n_samples, "make_moons() n_samples", low=2)
+    noise = real(noise, "make_moons() noise", finite=True, low=0.0)
+    rng = random.Random(integer(seed, "make_moons() seed"))
     n_upper = n_samples // 2
     n_lower = n_samples - n_upper
     points: list[tuple[list[float], int]] = []
@@ -79,8 +68,9 @@ def signed_labels(labels: Sequence[int]) -> list[float]:
     """
     out: list[float] = []
     for i, label in enumerate(labels):
-        if label not in (0, 1):
-            msg = f"signed_labels() needs labels 0 or 1, got {label!r} at index {i}"
+        where = f"signed_labels() labels[{i}]"
+        if integer(label, where) not in (0, 1):
+            msg = f"{where} must be 0 or 1, got {label!r}"
             raise ValueError(msg)
         out.append(1.0 if label == 1 else -1.0)
     return out

@@ -9,14 +9,26 @@ checkpoints live in `losses`, `optim` and `checkpoint`.
 from __future__ import annotations
 
 import math
-import numbers
 import random
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final, Generic, cast, overload
 
+from autograd_lite._checks import choice, integer, real, shown
 from autograd_lite.engine import Value, dot, zero_grad
 
 __all__ = ["ACTIVATIONS", "LEAKY_RELU_SLOPE", "MLP", "Layer", "Module", "Neuron"]
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeVar
+
+    # What calling a module returns. The default, Any, is for a subclass that does not say
+    # (``class Net(Module)``), so that PyTorch's habit type-checks; a default needs 3.13's
+    # typing, hence typing_extensions, which only the type checker reads.
+    _Out = TypeVar("_Out", covariant=True, default=Any)
+else:
+    from typing import TypeVar
+
+    _Out = TypeVar("_Out", covariant=True)
 
 # The negative-side slope of "leaky_relu" (PyTorch's default too).
 LEAKY_RELU_SLOPE: Final = 0.01
@@ -40,14 +52,24 @@ ACTIVATIONS: Final = tuple(_ACTIVATION_FUNCTIONS)
 Input = Value | float
 
 
-class Module:
+class Module(Generic[_Out]):
     """A container of parameters: the bookkeeping shared by `Neuron`, `Layer` and `MLP`.
 
     Parameters are found by walking the public attributes in the order they were assigned:
     a `Value` is a parameter, a `Module` or a list/tuple is walked into, anything else (sizes,
     names) is ignored, and attributes starting with ``_`` are private. A subclass only has to
-    assign its parameters and sub-modules, like PyTorch's ``nn.Module``.
+    assign its parameters and sub-modules, and compute its output in ``__call__``, like
+    PyTorch's ``nn.Module`` and its ``forward``.
+
+    For the type checker, ``Module[Out]`` is a module whose call returns ``Out``: `Neuron` is a
+    ``Module[Value]``, `Layer` a ``Module[list[Value]]``, and a plain ``Module`` (a subclass
+    that does not say, or a model read from a checkpoint) a ``Module[Any]``.
     """
+
+    def __call__(self, *args: Any, **kwargs: Any) -> _Out:
+        """The module's output for its inputs: every subclass that computes one defines it."""
+        msg = f"{type(self).__name__} defines no __call__, so it cannot compute an output"
+        raise NotImplementedError(msg)
 
     def named_parameters(self) -> list[tuple[str, Value]]:
         """Every parameter with its dotted name (``layers.0.neurons.3.w.1``), in a stable order."""
@@ -101,7 +123,7 @@ class Module:
             ValueError: a key is missing or unexpected, or a value is not finite.
         """
         if not isinstance(state, Mapping):
-            msg = f"load_state_dict() needs a mapping of names to floats, got {type(state)}"
+            msg = f"load_state_dict() needs a mapping of names to floats, got {shown(state)}"
             raise TypeError(msg)
         named = self.named_parameters()
         names = {name for name, _ in named}
@@ -113,20 +135,10 @@ class Module:
         if unexpected:
             msg = f"load_state_dict() got an unexpected parameter {unexpected[0]!r}"
             raise ValueError(msg)
-        values: list[float] = []
-        for name, _ in named:
-            value = state[name]
-            if isinstance(value, bool) or not isinstance(value, numbers.Real):
-                msg = (
-                    f"load_state_dict() needs a real number for {name!r}, "
-                    f"got {type(value).__name__}: {value!r}"
-                )
-                raise TypeError(msg)
-            x = float(value)
-            if not math.isfinite(x):
-                msg = f"load_state_dict() needs a finite number for {name!r}, got {x!r}"
-                raise ValueError(msg)
-            values.append(x)
+        values = [
+            real(state[name], f"load_state_dict() state[{name!r}]", finite=True)
+            for name, _ in named
+        ]
         # Everything is checked: only now change the parameters.
         for (_, p), x in zip(named, values, strict=True):
             p.data = x
@@ -149,18 +161,12 @@ class Module:
 # ---------------------------------------------------------------------------------------------
 
 
-def _positive_int(n: object, where: str) -> int:
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        msg = f"{where} needs a positive int, got {n!r}"
-        raise ValueError(msg)
-    return n
+def _size(n: object, where: str) -> int:
+    return integer(n, where, low=1)
 
 
-def _activation(name: object, where: str) -> str:
-    if not isinstance(name, str) or name not in _ACTIVATION_FUNCTIONS:
-        msg = f"{where} activation must be one of {', '.join(ACTIVATIONS)}; got {name!r}"
-        raise ValueError(msg)
-    return name
+def _activation(name: str, where: str) -> str:
+    return choice(name, ACTIVATIONS, f"{where} activation")
 
 
 def _generator(seed: int | None, rng: random.Random | None, where: str) -> random.Random:
@@ -170,12 +176,11 @@ def _generator(seed: int | None, rng: random.Random | None, where: str) -> rando
         raise ValueError(msg)
     if rng is not None:
         if not isinstance(rng, random.Random):
-            msg = f"{where} rng must be a random.Random, got {type(rng).__name__}"
+            msg = f"{where} rng must be a random.Random, got {shown(rng)}"
             raise TypeError(msg)
         return rng
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-        msg = f"{where} seed must be an int or None, got {seed!r}"
-        raise TypeError(msg)
+    if seed is not None:
+        integer(seed, f"{where} seed")
     # No seed: a fresh generator seeded by the OS, as PyTorch does; never the global `random`.
     return random.Random(seed)
 
@@ -197,19 +202,19 @@ def _as_inputs(x: Sequence[Input], nin: int, where: str) -> list[Value]:
     try:
         n = len(x)
     except TypeError:
-        msg = f"{where} needs a sequence of {nin} inputs, got {type(x).__name__}: {x!r}"
+        msg = f"{where} needs a sequence of {nin} inputs, got {shown(x)}"
         raise TypeError(msg) from None
     if n != nin:
         msg = f"{where} needs {nin} inputs, got {n}"
         raise ValueError(msg)
     try:
         return [v if isinstance(v, Value) else Value(v) for v in x]
-    except TypeError:
-        bad = next((v for v in x if not isinstance(v, Value | numbers.Real)), None)
-        if bad is None:
-            raise  # not a wrong type of input: let the original error speak
-        msg = f"{where} inputs must be Values or real numbers, got {type(bad).__name__}: {bad!r}"
-        raise TypeError(msg) from None
+    except (TypeError, ValueError, OverflowError):
+        # Only on failure: name the first input that is neither a Value nor a real number.
+        for i, v in enumerate(x):
+            if not isinstance(v, Value):
+                real(v, f"{where} input {i}")
+        raise  # every input is fine: let the original error speak
 
 
 # ---------------------------------------------------------------------------------------------
@@ -217,7 +222,7 @@ def _as_inputs(x: Sequence[Input], nin: int, where: str) -> list[Value]:
 # ---------------------------------------------------------------------------------------------
 
 
-class Neuron(Module):
+class Neuron(Module[Value]):
     """One unit: ``activation(w · x + b)``, with weights ``.w`` and bias ``.b``.
 
     Weights are drawn uniformly with He scaling for relu/leaky_relu and Glorot scaling
@@ -239,9 +244,9 @@ class Neuron(Module):
         rng: random.Random | None = None,
         fan_out: int = 1,
     ) -> None:
-        self.nin = _positive_int(nin, "Neuron() nin")
+        self.nin = _size(nin, "Neuron() nin")
         self.activation = _activation(activation, "Neuron()")
-        fan_out = _positive_int(fan_out, "Neuron() fan_out")
+        fan_out = _size(fan_out, "Neuron() fan_out")
         generator = _generator(seed, rng, "Neuron()")
         bound = _init_bound(activation, nin, fan_out)
         self.w = [Value(generator.uniform(-bound, bound)) for _ in range(nin)]
@@ -263,7 +268,7 @@ class Neuron(Module):
         return f"Neuron({self.nin}, activation={self.activation!r})"
 
 
-class Layer(Module):
+class Layer(Module[list[Value]]):
     """``nout`` neurons reading the same ``nin`` inputs; calling it always returns a list.
 
     >>> layer = Layer(3, 2, seed=0)
@@ -280,8 +285,8 @@ class Layer(Module):
         seed: int | None = None,
         rng: random.Random | None = None,
     ) -> None:
-        self.nin = _positive_int(nin, "Layer() nin")
-        self.nout = _positive_int(nout, "Layer() nout")
+        self.nin = _size(nin, "Layer() nin")
+        self.nout = _size(nout, "Layer() nout")
         self.activation = _activation(activation, "Layer()")
         generator = _generator(seed, rng, "Layer()")
         self.neurons = [Neuron(nin, activation, rng=generator, fan_out=nout) for _ in range(nout)]
@@ -298,18 +303,72 @@ class Layer(Module):
         return f"Layer({self.nin}, {self.nout}, activation={self.activation!r})"
 
 
-class MLP(Module):
+class MLP(Module[_Out]):
     """A multi-layer perceptron: hidden layers use ``activation``, the last layer is linear.
 
-    ``MLP(2, [16, 16, 1])`` maps 2 inputs through two hidden layers of 16 to one output.
-    Calling it returns a single `Value` when the last layer has one output, else a list.
+    ``MLP(2, [16, 16, 1])`` maps 2 inputs through two hidden layers of 16 to one output, and
+    calling it returns that output as one `Value`, as micrograd's does. A network with several
+    outputs says so: ``MLP(2, [8, 3], returns=list)``, and calling it returns a list of 3 Values
+    (``returns=list`` gives a list for one output too, PyTorch's output-vector habit).
+
+    Why a keyword: the type checker must know what a call returns from the constructor call
+    alone, and to it ``[16, 16, 1]`` and ``[8, 3]`` are both ``list[int]``, so the last size
+    cannot decide without a type that lies for one of them. ``returns=`` can: ``MLP(2, [16, 16,
+    1])`` is an ``MLP[Value]`` (``model(x).data`` and a list of scores for a loss type-check),
+    ``MLP(2, [8, 3], returns=list)`` an ``MLP[list[Value]]`` (``model(x)[k]``), and neither is
+    ever wrong at run time: a network with several outputs but no ``returns=list`` is refused,
+    with the fix in the message. A ``returns`` chosen at run time gives ``MLP[Value |
+    list[Value]]``, whose calls are either, and a plain ``MLP`` annotation means ``MLP[Any]``.
 
     >>> model = MLP(2, [16, 16, 1], seed=0)
     >>> score = model([0.5, -1.0])
     >>> score.backward()
     >>> model.layers[0].neurons[3].w[1].label
     'layers.0.neurons.3.w.1'
+    >>> classifier = MLP(2, [8, 3], returns=list, seed=0)
+    >>> len(classifier([0.5, -1.0]))
+    3
+    >>> MLP(2, [8, 3])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: MLP() nouts [8, 3] end in 3 outputs, which a call returns as a list: ...
     """
+
+    @overload
+    def __init__(
+        self: MLP[Value],
+        nin: int,
+        nouts: Sequence[int],
+        activation: str = "relu",
+        *,
+        seed: int | None = None,
+        rng: random.Random | None = None,
+        returns: type[Value] = Value,
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self: MLP[list[Value]],
+        nin: int,
+        nouts: Sequence[int],
+        activation: str = "relu",
+        *,
+        seed: int | None = None,
+        rng: random.Random | None = None,
+        returns: type[list[Any]],
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self: MLP[Value | list[Value]],
+        nin: int,
+        nouts: Sequence[int],
+        activation: str = "relu",
+        *,
+        seed: int | None = None,
+        rng: random.Random | None = None,
+        returns: type[Value] | type[list[Any]],
+    ) -> None: ...
 
     def __init__(
         self,
@@ -319,14 +378,29 @@ class MLP(Module):
         *,
         seed: int | None = None,
         rng: random.Random | None = None,
+        returns: type[Value] | type[list[Any]] = Value,
     ) -> None:
-        self.nin = _positive_int(nin, "MLP() nin")
-        if isinstance(nouts, str | bytes) or not isinstance(nouts, Sequence) or not nouts:
-            msg = f"MLP() nouts must be a non-empty list of layer sizes, got {nouts!r}"
+        self.nin = _size(nin, "MLP() nin")
+        if isinstance(nouts, str | bytes) or not isinstance(nouts, Sequence):
+            msg = f"MLP() nouts must be a list of layer sizes, got {shown(nouts)}"
+            raise TypeError(msg)
+        if not nouts:
+            msg = "MLP() nouts must be a non-empty list of layer sizes, got []"
             raise ValueError(msg)
-        self.nouts = tuple(_positive_int(n, "MLP() nouts entry") for n in nouts)
+        self.nouts = tuple(_size(n, f"MLP() nouts[{i}]") for i, n in enumerate(nouts))
         self.activation = _activation(activation, "MLP()")
         generator = _generator(seed, rng, "MLP()")
+        if returns is not Value and returns is not list:
+            msg = f"MLP() returns must be Value or list, got {shown(returns)}"
+            raise TypeError(msg)
+        if returns is Value and self.nouts[-1] != 1:
+            msg = (
+                f"MLP() nouts {list(self.nouts)} end in {self.nouts[-1]} outputs, which a call "
+                "returns as a list: pass returns=list (returns=Value, the default, is for one "
+                "output)"
+            )
+            raise ValueError(msg)
+        self._returns_list = returns is list
         sizes = (nin, *self.nouts)
         last = len(self.nouts) - 1
         self.layers = [
@@ -335,15 +409,28 @@ class MLP(Module):
         ]
         self._label_parameters()
 
-    # Any: a Value when the last layer has one output, else a list[Value]. The type depends on a
-    # size known only at run time, and micrograd's `model(x).data` idiom must type-check.
-    def __call__(self, x: Sequence[Input]) -> Any:
-        """The network's output for the inputs ``x``: a Value, or a list for several outputs."""
+    @property
+    def returns(self) -> type[Value] | type[list[Any]]:
+        """What a call returns: `Value` (one output) or ``list`` (every output, in order)."""
+        return list if self._returns_list else Value
+
+    def __call__(self, x: Sequence[Input]) -> _Out:
+        """The network's output for the inputs ``x``: one Value, or a list with returns=list."""
         # Floats become Values once here, not once per neuron of the first layer.
         values = _as_inputs(x, self.nin, "MLP()")
         for layer in self.layers:
             values = layer._forward(values)
-        return values[0] if len(values) == 1 else values
+        # The casts are what the constructor's overloads promise: _Out is list[Value] exactly
+        # when returns=list, and Value otherwise, which the constructor allowed for one output.
+        if self._returns_list:
+            return cast(_Out, values)
+        if len(values) != 1:  # only if someone replaced the last layer since
+            msg = (
+                f"MLP() was built with returns=Value, but its last layer has {len(values)} outputs"
+            )
+            raise ValueError(msg)
+        return cast(_Out, values[0])
 
     def __repr__(self) -> str:
-        return f"MLP({self.nin}, {list(self.nouts)}, activation={self.activation!r})"
+        returns = ", returns=list" if self._returns_list else ""
+        return f"MLP({self.nin}, {list(self.nouts)}, activation={self.activation!r}{returns})"

@@ -122,16 +122,16 @@ def _close(engine: float, textbook: float, scale: float, what: str) -> None:
     )
 
 
-def _weights(model: MLP) -> tuple[list[Matrix], list[list[float]]]:
+def _weights(model: MLP[Any]) -> tuple[list[Matrix], list[list[float]]]:
     weights = [[[w.data for w in n.w] for n in layer.neurons] for layer in model.layers]
     biases = [[n.b.data for n in layer.neurons] for layer in model.layers]
     return weights, biases
 
 
-def _check_against_backprop(model: MLP, x: list[float], c: list[float]) -> None:
+def _check_against_backprop(model: MLP[Any], x: list[float], c: list[float]) -> None:
     inputs = [Value(v) for v in x]
     out = model(inputs)
-    outs = out if isinstance(out, list) else [out]
+    outs = out if model.returns is list else [out]
     loss = dot(c, outs)
     model.zero_grad()
     loss.backward()
@@ -151,12 +151,14 @@ def _check_against_backprop(model: MLP, x: list[float], c: list[float]) -> None:
 
 
 @st.composite
-def networks(draw: st.DrawFn) -> tuple[MLP, list[float], list[float]]:
+def networks(draw: st.DrawFn) -> tuple[MLP[Any], list[float], list[float]]:
     """A random MLP, an input for it and the output weights c of L = sum c_j out_j."""
     nin = draw(st.integers(1, 4))
     nouts = draw(st.lists(st.integers(1, 5), min_size=1, max_size=4))
     activation = draw(st.sampled_from(ACTIVATIONS))
-    model = MLP(nin, nouts, activation, seed=draw(st.integers(0, 2**32)))
+    # One output as a Value, or (always for several outputs) as a list: both paths get checked.
+    returns = list if nouts[-1] > 1 or draw(st.booleans()) else Value
+    model = MLP(nin, nouts, activation, seed=draw(st.integers(0, 2**32)), returns=returns)
     # Random biases too: they start at 0, which would leave part of the rule untested.
     rng = random.Random(draw(st.integers(0, 2**32)))
     for layer in model.layers:
@@ -170,7 +172,9 @@ def networks(draw: st.DrawFn) -> tuple[MLP, list[float], list[float]]:
 
 @settings(max_examples=80, deadline=None)
 @given(networks())
-def test_gradients_equal_textbook_backprop(network: tuple[MLP, list[float], list[float]]) -> None:
+def test_gradients_equal_textbook_backprop(
+    network: tuple[MLP[Any], list[float], list[float]],
+) -> None:
     """Every weight, bias and input gradient equals the layer-by-layer delta rule to 1e-12."""
     model, x, c = network
     _check_against_backprop(model, x, c)
@@ -179,7 +183,7 @@ def test_gradients_equal_textbook_backprop(network: tuple[MLP, list[float], list
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 def test_a_wider_network_equals_textbook_backprop(activation: str) -> None:
     """A 5-16-16-3 network, where sums are long enough for their order to matter."""
-    model = MLP(5, [16, 16, 3], activation, seed=11)
+    model = MLP(5, [16, 16, 3], activation, seed=11, returns=list)
     rng = random.Random(5)
     for p in model.parameters():
         p.data += rng.uniform(-0.1, 0.1)  # the biases too
@@ -189,7 +193,7 @@ def test_a_wider_network_equals_textbook_backprop(activation: str) -> None:
 
 def test_the_textbook_oracle_agrees_with_finite_differences() -> None:
     """The oracle itself: its gradient matches central differences of its own forward pass."""
-    model = MLP(3, [4, 2], "tanh", seed=3)
+    model = MLP(3, [4, 2], "tanh", seed=3, returns=list)
     weights, biases = _weights(model)
     x, c = [0.5, -1.0, 2.0], [1.0, -0.5]
 
@@ -220,7 +224,7 @@ def test_mlp_with_one_output_returns_a_value_and_layers_always_return_lists() ->
     assert isinstance(MLP(2, [16, 16, 1], seed=0)([1.0, 2.0]), Value)
     # A hidden layer of width 1 must not break the next layer (a known trap of small libraries).
     assert isinstance(MLP(2, [16, 1, 1], seed=0)([1.0, 2.0]), Value)
-    outs = MLP(2, [4, 3], seed=0)([1.0, 2.0])
+    outs = MLP(2, [4, 3], seed=0, returns=list)([1.0, 2.0])
     assert isinstance(outs, list)
     assert len(outs) == 3
     single = Layer(2, 1, seed=0)([1.0, 2.0])
@@ -228,31 +232,88 @@ def test_mlp_with_one_output_returns_a_value_and_layers_always_return_lists() ->
     assert len(single) == 1
 
 
+def test_returns_list_gives_a_list_even_for_one_output() -> None:
+    """returns=list is PyTorch's output vector: a list of one Value, the same number."""
+    as_value = MLP(2, [4, 1], seed=0)
+    as_list = MLP(2, [4, 1], seed=0, returns=list)
+    out = as_list([1.0, 2.0])
+    assert isinstance(out, list)
+    assert [o.data for o in out] == [as_value([1.0, 2.0]).data]
+    assert (as_value.returns, as_list.returns) == (Value, list)
+
+
+def test_several_outputs_without_returns_list_are_refused_with_the_fix() -> None:
+    """MLP(2, [4, 3]) would return a list where its type says Value: refused, naming the fix."""
+    with pytest.raises(ValueError, match=r"MLP\(\) nouts \[4, 3\] end in 3 outputs.*returns=list"):
+        MLP(2, [4, 3])
+    with pytest.raises(ValueError, match=r"end in 2 outputs"):
+        MLP(2, [4, 2], returns=Value)
+    with pytest.raises(TypeError, match=r"MLP\(\) returns must be Value or list, got type: "):
+        MLP(2, [4, 1], returns=_bad(tuple))
+
+
+def test_a_replaced_last_layer_cannot_make_the_call_lie() -> None:
+    """An MLP built for one Value whose last layer someone widened raises instead of truncating."""
+    model = MLP(2, [4, 1], seed=0)
+    model.layers[-1] = Layer(4, 2, "linear", seed=0)
+    with pytest.raises(ValueError, match=r"built with returns=Value, but its last layer has 2"):
+        model([1.0, 2.0])
+
+
+def test_a_module_without_call_says_so() -> None:
+    """Calling a Module subclass that defines no __call__ names the class."""
+
+    class Bag(Module):
+        def __init__(self) -> None:
+            self.w = Value(1.0)
+
+    with pytest.raises(NotImplementedError, match=r"Bag defines no __call__"):
+        Bag()([1.0])
+
+
+def _dot_children(node: Value, n: int) -> tuple[list[Value], list[Value]]:
+    """The two halves (weights, inputs) of a dot node's parents, checked by its partials."""
+    weights, inputs = list(node.parents[:n]), list(node.parents[n:])
+    # d/dw_i (w . x) = x_i and d/dx_i = w_i: the partials are the other half's numbers.
+    assert list(node.partials) == [x.data for x in inputs] + [w.data for w in weights]
+    assert node.data == pytest.approx(math.fsum(w.data * x.data for w, x in zip(weights, inputs)))
+    return weights, inputs
+
+
 def test_neuron_is_one_dot_node_plus_bias_then_activation() -> None:
     """The neuron's graph: activation(dot(w, x) + b), with dot's parents laid out (w..., x...)."""
     neuron = Neuron(3, "tanh", seed=1)
     xs = [Value(1.0), Value(2.0), Value(3.0)]
     y = neuron(xs)
-    assert y.op == "tanh"
+    # Identified by their numbers and partials, not by op names (those are the engine's to name).
     (pre,) = y.parents
-    assert pre.op == "+"
+    assert y.data == math.tanh(pre.data)
+    assert y.partials == pytest.approx((1 - y.data**2,))
     d, b = pre.parents
     assert b is neuron.b
-    assert d.op == "dot"
-    assert list(d.parents) == [*neuron.w, *xs]
+    assert pre.partials == (1.0, 1.0)
+    weights, inputs = _dot_children(d, 3)
+    assert [id(w) for w in weights] == [id(w) for w in neuron.w]
+    assert [id(x) for x in inputs] == [id(x) for x in xs]
 
 
 def test_hidden_layers_use_the_activation_and_the_last_layer_is_linear() -> None:
     """Every hidden unit ends in its activation; every output unit ends in the bias addition."""
     for activation in ACTIVATIONS:
-        model = MLP(2, [3, 3, 2], activation, seed=0)
+        model = MLP(2, [3, 3, 2], activation, seed=0, returns=list)
+        for layer in model.layers:
+            for neuron in layer.neurons:
+                neuron.b.data = 0.25  # a bias that shows in the numbers
         outs = model([0.5, -0.5])
-        expected_hidden = "+" if activation == "linear" else activation
-        for out in outs:
-            assert out.op == "+"
-            d, _ = out.parents
-            hidden = d.parents[len(d.parents) // 2 :]
-            assert [h.op for h in hidden] == [expected_hidden] * 3
+        for out, neuron in zip(outs, model.layers[-1].neurons, strict=True):
+            d, b = out.parents  # linear: the output is the bias addition itself
+            assert b is neuron.b
+            _, hidden = _dot_children(d, 3)
+            for h, unit in zip(hidden, model.layers[1].neurons, strict=True):
+                pre = h if activation == "linear" else h.parents[0]
+                assert pre.parents[1] is unit.b
+                assert h.data == pytest.approx(_f(activation, pre.data), rel=1e-15)
+                assert len(h.parents) == (2 if activation == "linear" else 1)
 
 
 def test_inputs_may_be_floats_ints_or_values() -> None:
@@ -290,8 +351,10 @@ def test_bad_inputs_raise_clear_errors() -> None:
     model = MLP(2, [3, 1], seed=0)
     with pytest.raises(ValueError, match=r"MLP\(\) needs 2 inputs, got 3"):
         model([1.0, 2.0, 3.0])
-    with pytest.raises(TypeError, match=r"MLP\(\) inputs must be Values or real numbers.*str"):
+    with pytest.raises(TypeError, match=r"MLP\(\) input 1 must be a real number, got str: '2'"):
         model([1.0, "2"])  # type: ignore[list-item]
+    with pytest.raises(TypeError, match=r"MLP\(\) input 0 must be a real number, got bool"):
+        model([_bad(True), 2.0])
     with pytest.raises(TypeError, match=r"MLP\(\) needs a sequence of 2 inputs"):
         model(1.0)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"Layer\(\) needs 2 inputs, got 1"):
@@ -303,17 +366,25 @@ def test_bad_inputs_raise_clear_errors() -> None:
 @pytest.mark.parametrize(
     ("make", "error", "pattern"),
     [
-        (lambda: Neuron(0), ValueError, r"Neuron\(\) nin needs a positive int, got 0"),
-        (lambda: Neuron(True), ValueError, r"nin needs a positive int, got True"),
-        (lambda: Neuron(2, "swish"), ValueError, r"activation must be one of relu, tanh.*swish"),
-        (lambda: Layer(2, 0), ValueError, r"Layer\(\) nout needs a positive int, got 0"),
-        (lambda: MLP(2, []), ValueError, r"nouts must be a non-empty list"),
-        (lambda: MLP(2, _bad("16")), ValueError, r"nouts must be a non-empty list"),
-        (lambda: MLP(2, _bad([4, 2.5])), ValueError, r"nouts entry needs a positive int, got 2.5"),
-        (lambda: MLP(2, [4], seed=_bad("1")), TypeError, r"seed must be an int or None"),
-        (lambda: MLP(2, [4], rng=_bad(3)), TypeError, r"rng must be a random.Random"),
+        (lambda: Neuron(0), ValueError, r"Neuron\(\) nin must be an int >= 1, got int: 0"),
+        (lambda: Neuron(True), TypeError, r"nin must be an int, got bool: True"),
+        (lambda: Neuron(2, fan_out=0), ValueError, r"Neuron\(\) fan_out must be an int >= 1"),
         (
-            lambda: MLP(2, [4], seed=1, rng=random.Random(1)),
+            lambda: Neuron(2, "swish"),
+            ValueError,
+            r"Neuron\(\) activation must be one of 'relu', 'tanh'.*; got str: 'swish'",
+        ),
+        (lambda: Layer(2, 0), ValueError, r"Layer\(\) nout must be an int >= 1, got int: 0"),
+        (lambda: MLP(2, []), ValueError, r"nouts must be a non-empty list"),
+        (lambda: MLP(2, _bad("16")), TypeError, r"nouts must be a list of layer sizes, got str"),
+        (lambda: MLP(2, _bad(16)), TypeError, r"nouts must be a list of layer sizes, got int"),
+        (lambda: MLP(2, _bad([4, 2.5])), TypeError, r"nouts\[1\] must be an int, got float: 2.5"),
+        (lambda: MLP(2, [4, 0]), ValueError, r"MLP\(\) nouts\[1\] must be an int >= 1"),
+        (lambda: MLP(2, [1], seed=_bad("1")), TypeError, r"MLP\(\) seed must be an int, got str"),
+        (lambda: MLP(2, [1], seed=_bad(True)), TypeError, r"seed must be an int, got bool"),
+        (lambda: MLP(2, [1], rng=_bad(3)), TypeError, r"rng must be a random.Random, got int: 3"),
+        (
+            lambda: MLP(2, [1], seed=1, rng=random.Random(1)),
             ValueError,
             r"takes seed= or rng=, not both",
         ),
@@ -334,10 +405,10 @@ def test_bad_constructor_arguments_raise(
 
 def test_same_seed_gives_a_bitwise_identical_network() -> None:
     """Same seed, same floats; another seed, other floats; rng=Random(s) equals seed=s."""
-    a = MLP(3, [8, 8, 2], "tanh", seed=42).state_dict()
-    b = MLP(3, [8, 8, 2], "tanh", seed=42).state_dict()
-    c = MLP(3, [8, 8, 2], "tanh", rng=random.Random(42)).state_dict()
-    d = MLP(3, [8, 8, 2], "tanh", seed=43).state_dict()
+    a = MLP(3, [8, 8, 2], "tanh", seed=42, returns=list).state_dict()
+    b = MLP(3, [8, 8, 2], "tanh", seed=42, returns=list).state_dict()
+    c = MLP(3, [8, 8, 2], "tanh", rng=random.Random(42), returns=list).state_dict()
+    d = MLP(3, [8, 8, 2], "tanh", seed=43, returns=list).state_dict()
     assert [x.hex() for x in a.values()] == [x.hex() for x in b.values()]
     assert a == c
     assert a != d
@@ -476,6 +547,7 @@ def test_load_state_dict_is_checked_and_all_or_nothing(
 def test_reprs_are_short_and_say_the_architecture() -> None:
     """repr shows the constructor call."""
     assert repr(MLP(2, [16, 16, 1])) == "MLP(2, [16, 16, 1], activation='relu')"
+    assert repr(MLP(2, [8, 3], returns=list)) == "MLP(2, [8, 3], activation='relu', returns=list)"
     assert repr(Layer(3, 4, "tanh")) == "Layer(3, 4, activation='tanh')"
     assert repr(Neuron(5, "linear")) == "Neuron(5, activation='linear')"
 

@@ -51,11 +51,14 @@ def test_make_moons_without_noise_lies_on_the_two_half_circles() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "error", "pattern"),
     [
-        ({"n_samples": 1}, ValueError, r"n_samples >= 2, got 1"),
-        ({"n_samples": 10.0}, ValueError, r"int n_samples"),
-        ({"noise": -0.1}, ValueError, r"noise >= 0, got -0.1"),
-        ({"noise": math.nan}, ValueError, r"finite noise"),
-        ({"seed": "0"}, TypeError, r"int seed, got '0'"),
+        ({"n_samples": 1}, ValueError, r"make_moons\(\) n_samples must be an int >= 2, got int: 1"),
+        ({"n_samples": 10.0}, TypeError, r"n_samples must be an int, got float: 10\.0"),
+        ({"n_samples": True}, TypeError, r"n_samples must be an int, got bool: True"),
+        ({"noise": -0.1}, ValueError, r"make_moons\(\) noise must be >= 0\.0, got -0\.1"),
+        ({"noise": math.nan}, ValueError, r"noise must be finite, got nan"),
+        ({"noise": "0.1"}, TypeError, r"noise must be a real number, got str: '0\.1'"),
+        ({"seed": "0"}, TypeError, r"make_moons\(\) seed must be an int, got str: '0'"),
+        ({"seed": False}, TypeError, r"seed must be an int, got bool: False"),
     ],
 )
 def test_make_moons_checks_its_arguments(
@@ -71,8 +74,12 @@ def test_xor_and_signed_labels() -> None:
     X, y = make_xor()
     assert [int(a) ^ int(b) for a, b in X] == y
     assert signed_labels([0, 1, 1, 0]) == [-1.0, 1.0, 1.0, -1.0]
-    with pytest.raises(ValueError, match=r"labels 0 or 1, got 2 at index 1"):
+    with pytest.raises(ValueError, match=r"signed_labels\(\) labels\[1\] must be 0 or 1, got 2"):
         signed_labels([0, 2])
+    with pytest.raises(TypeError, match=r"labels\[0\] must be an int, got bool: True"):
+        signed_labels([True])
+    with pytest.raises(TypeError, match=r"labels\[2\] must be an int, got float: 1\.0"):
+        signed_labels([0, 1, 1.0])  # type: ignore[list-item]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -132,7 +139,7 @@ def test_three_blobs_are_learned_with_softmax_cross_entropy() -> None:
         for k, (cx, cy) in enumerate(centers)
         for _ in range(10)
     ]
-    model = MLP(2, [8, 3], "tanh", seed=0)
+    model = MLP(2, [8, 3], "tanh", seed=0, returns=list)
     optimizer = Adam(model.parameters(), lr=0.05)
     correct = 0
     for _ in range(100):
