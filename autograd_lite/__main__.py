@@ -2,4 +2,6 @@
 
 from autograd_lite.cli import main
 
-raise SystemExit(main())
+# Guarded: importing this module (pytest --doctest-modules does) must not run the command line.
+if __name__ == "__main__":
+    raise SystemExit(main(prog="python -m autograd_lite"))

@@ -1,75 +1,173 @@
-"""The command line: ``python -m autograd_lite <command> ...``.
+"""The command line: ``autograd-lite <command> ...`` or ``python -m autograd_lite <command> ...``.
 
 One subcommand so far, ``graph``: parse an expression safely (`autograd_lite.expr`), run it
 forward and backward, print the value and gradients, and draw the graph (`autograd_lite.viz`).
-Add a command by writing ``_add_<name>(subparsers)`` and a ``_run_<name>(args)``.
+Add a command by writing ``_add_<name>(subparsers)``, which ends with
+``parser.set_defaults(run=_run_<name>)``, and ``_run_<name>(args, io) -> int``, then listing
+``_add_<name>`` in `COMMANDS`. Every input gets a message and exit status 2, never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
-from collections.abc import Sequence
-from typing import TextIO
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Final, TextIO
 
 from autograd_lite.engine import Value
 from autograd_lite.expr import FUNCTIONS, ExpressionError, parse, parse_binding
 from autograd_lite.viz import (
+    DOT_TIMEOUT,
     INSTALL_GRAPHVIZ,
     MAX_NODES,
     RANKDIRS,
     GraphTooLargeError,
     GraphvizNotFoundError,
+    LayoutTimeoutError,
     render,
 )
 
-PROG = "python -m autograd_lite"
+__all__ = ["PROG", "main"]
+
+PROG: Final = "python -m autograd_lite"
 
 # Exit statuses: 2 for a bad command line or expression (as argparse), 1 for a failure to draw.
-USAGE_ERROR = 2
-FAILURE = 1
+USAGE_ERROR: Final = 2
+FAILURE: Final = 1
+INTERRUPTED: Final = 130  # what a shell reports for Ctrl-C
 
-GRAPH_EPILOG = f"""\
-functions: {", ".join(FUNCTIONS)}
-  leaky_relu(x, slope), sum(a, b, ...), dot([w1, w2], [x1, x2])
-
-examples:
-  {PROG} graph "tanh(x*w + b)" x=0.5 w=-1.5 b=0.1 -o graph.svg
-  {PROG} graph "tanh(x1*w1 + x2*w2 + b)" x1=2 x2=0 w1=-3 w2=1 b=6.88 --params w1,w2,b
-  {PROG} graph "log(x) / x" x=2 -o graph.dot     (DOT text: needs no Graphviz)
-
-An expression that starts with "-" goes after "--", options before it:
-  {PROG} graph -o graph.svg -- "-x*y" x=1 y=2
-"""
+Subparsers = argparse._SubParsersAction  # argparse names no public type for it
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line with argv (default: sys.argv[1:]); return the exit status."""
-    parser = _parser()
+@dataclass(frozen=True)
+class _IO:
+    """Where a command writes, and the name it calls itself in messages."""
+
+    out: TextIO
+    err: TextIO
+    prog: str
+
+    def say(self, text: str) -> None:
+        """Write a line to out, escaping what its encoding cannot show."""
+        _write(self.out, text + "\n")
+
+    def error(self, command: str, message: str, pointer: str = "") -> None:
+        """Write ``PROG COMMAND: error: message`` to err, then the pointer lines, indented."""
+        _write(self.err, f"{self.prog} {command}: error: {message}\n")
+        if pointer:
+            _write(self.err, "".join(f"  {line}\n" for line in pointer.splitlines()))
+
+
+def _write(stream: TextIO, text: str) -> None:
+    """Write text; characters the stream's encoding lacks (a lone surrogate) come out escaped."""
+    try:
+        stream.write(text)
+    except UnicodeEncodeError:
+        encoding = getattr(stream, "encoding", None) or "utf-8"
+        stream.write(text.encode(encoding, "backslashreplace").decode(encoding))
+
+
+def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
+    """Run the command line with argv (default: sys.argv[1:]); return the exit status.
+
+    ``prog`` is the name shown in usage and messages: by default the program's own name
+    (``autograd-lite`` for the console script) when argv comes from the command line, and
+    ``python -m autograd_lite`` when argv is given.
+    """
+    if prog is None:
+        prog = _program_name() if argv is None else PROG
+    io = _IO(sys.stdout, sys.stderr, prog)
+    try:
+        return _main(argv, io)
+    except KeyboardInterrupt:
+        _write(io.err, f"{prog}: interrupted\n")
+        return INTERRUPTED
+
+
+def _program_name() -> str:
+    """The name this process was started as: the console script's, or `python -m ...`."""
+    name = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    if not name or name in ("__main__.py", "-c"):
+        return PROG
+    return name
+
+
+def _main(argv: Sequence[str] | None, io: _IO) -> int:
+    parser = _parser(io.prog)
     args, extra = parser.parse_known_args(argv)
     # argparse stops collecting positionals at the first option, so NAME=VALUE bindings given
     # after -o arrive here; anything else is a genuine mistake.
     unknown = [arg for arg in extra if arg.startswith("-") or "=" not in arg]
-    if unknown or (extra and args.command != "graph"):
+    takes_bindings = hasattr(args, "bindings")
+    if unknown or (extra and not takes_bindings):
         parser.error(f"unrecognized arguments: {' '.join(unknown or extra)}")
-    if args.command == "graph":
-        return _run_graph(args, [*args.bindings, *extra], sys.stdout, sys.stderr)
-    parser.error(f"unknown command {args.command!r}")  # pragma: no cover (argparse checks)
-    return USAGE_ERROR  # pragma: no cover
+    if takes_bindings:
+        args.bindings = [*args.bindings, *extra]
+    run: Callable[[argparse.Namespace, _IO], int] = args.run
+    return run(args, io)
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(prog: str) -> argparse.ArgumentParser:
+    from autograd_lite import __version__
+
     parser = argparse.ArgumentParser(
-        prog=PROG,
+        prog=prog,
         description="autograd_lite: a scalar reverse-mode autodiff engine, from the shell.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    _add_graph(subparsers)
+    for add in COMMANDS:
+        add(subparsers)
     return parser
 
 
-def _add_graph(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+# ---------------------------------------------------------------------------------------------
+# graph
+# ---------------------------------------------------------------------------------------------
+
+
+# argparse fills in %(prog)s: the subcommand's own name, as in "autograd-lite graph".
+GRAPH_EPILOG: Final = f"""\
+functions: {", ".join(FUNCTIONS)}
+  leaky_relu(x, slope), sum(a, b, ...), dot([w1, w2], [x1, x2])
+
+examples:
+  %(prog)s "tanh(x*w + b)" x=0.5 w=-1.5 b=0.1 -o graph.svg
+  %(prog)s "tanh(x1*w1 + x2*w2 + b)" x1=2 x2=0 w1=-3 w2=1 b=6.88 --params w1,w2,b
+  %(prog)s "x / y" x=1 y=2 --partials      (each edge shows its local derivative)
+  %(prog)s "log(x) / x" x=2 -o graph.dot     (DOT text: needs no Graphviz)
+
+An expression that starts with "-" goes after "--", options before it:
+  %(prog)s -o graph.svg -- "-x*y" x=1 y=2
+"""
+
+
+def _positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {text!r}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    """An argparse type: a positive, finite number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not 0.0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
+
+
+def _add_graph(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
     graph = subparsers.add_parser(
         "graph",
         help="differentiate an expression and draw its computation graph",
@@ -100,20 +198,35 @@ def _add_graph(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--no-ops", action="store_true", help="no operation nodes: a more compact drawing"
     )
     graph.add_argument(
+        "--partials",
+        action="store_true",
+        help="label every edge with its local derivative d(result)/d(input)",
+    )
+    graph.add_argument(
         "--max-nodes",
-        type=int,
+        type=_positive_int,
         default=MAX_NODES,
         help=f"refuse to draw more Values than this (default {MAX_NODES})",
     )
+    graph.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=DOT_TIMEOUT,
+        metavar="SECONDS",
+        help=f"stop Graphviz's layout after this long (default {DOT_TIMEOUT:g})",
+    )
+    graph.set_defaults(run=_run_graph)
 
 
-def _run_graph(args: argparse.Namespace, bindings: list[str], out: TextIO, err: TextIO) -> int:
+def _run_graph(args: argparse.Namespace, io: _IO) -> int:
     """The graph command: parse, bind, forward, backward, print, draw."""
     text: str = args.expression
     try:
+        for argument in [text, *args.bindings, args.params]:
+            _check_text(argument)
         expression = parse(text)
         values: dict[str, float] = {}
-        for binding in bindings:
+        for binding in args.bindings:
             name, value = parse_binding(binding)
             if name in values:
                 raise ExpressionError(f"{name} is given twice", binding)
@@ -126,10 +239,37 @@ def _run_graph(args: argparse.Namespace, bindings: list[str], out: TextIO, err: 
         leaves = {name: Value(value, label=name) for name, value in values.items()}
         output = expression.evaluate(leaves, labels=True)
     except ExpressionError as exc:
-        _report(err, str(exc), exc.pointer())
+        io.error("graph", str(exc), exc.pointer())
+        return USAGE_ERROR
+    except (ArithmeticError, ValueError, TypeError, RecursionError, MemoryError) as exc:
+        # The parser names every mistake it knows; anything else is still the input's fault.
+        io.error("graph", f"cannot evaluate this expression ({type(exc).__name__}: {exc})")
         return USAGE_ERROR
 
     output.backward()
+    # The numbers first: a drawing that fails must not take the computed gradients with it.
+    io.say(f"f = {text.strip()}")
+    io.say(f"f = {output.data:.6g}")
+    for name, leaf in leaves.items():
+        io.say(f"df/d{name} = {float(leaf.grad):.6g}")
+    return _draw(args, io, output, {name: leaves[name] for name in params})
+
+
+def _check_text(argument: str) -> None:
+    """Refuse text that holds bytes the terminal could not decode (they arrive as surrogates)."""
+    for column, char in enumerate(argument):
+        if "\ud800" <= char <= "\udfff":
+            shown = char.encode("utf-8", "surrogateescape")
+            msg = (
+                f"the argument holds the byte {shown!r}, which is not text in this terminal's "
+                "encoding; use letters, digits and operators"
+            )
+            raise ExpressionError(msg, argument, column)
+
+
+def _draw(args: argparse.Namespace, io: _IO, output: Value, params: dict[str, Value]) -> int:
+    """Draw the graph into args.output; on failure, say why and how else to get a drawing."""
+    dot_text = "or write DOT text, which needs no Graphviz: -o graph.dot"
     try:
         path = render(
             output,
@@ -137,36 +277,32 @@ def _run_graph(args: argparse.Namespace, bindings: list[str], out: TextIO, err: 
             rankdir=args.rankdir,
             show_ops=not args.no_ops,
             max_nodes=args.max_nodes,
-            params={name: leaves[name] for name in params},
+            params=params,
+            edge_partials=args.partials,
+            timeout=args.timeout,
         )
     except ImportError as exc:  # the graphviz package is missing: the message names the extra
-        _report(err, f"{exc}; or write DOT text, which needs nothing extra: -o graph.dot")
+        io.error("graph", f"{exc}; {dot_text}")
         return FAILURE
     except GraphvizNotFoundError:
-        _report(err, INSTALL_GRAPHVIZ + " Or write DOT text, which needs no Graphviz: -o graph.dot")
+        io.error("graph", f"{INSTALL_GRAPHVIZ} Or {dot_text[3:]}")
+        return FAILURE
+    except LayoutTimeoutError as exc:
+        io.error("graph", str(exc))
         return FAILURE
     except GraphTooLargeError:
         msg = f"the graph has more than --max-nodes={args.max_nodes} values; pass a larger one"
-        _report(err, msg)
+        io.error("graph", msg)
         return USAGE_ERROR
     except ValueError as exc:  # an output suffix that is no format Graphviz knows
-        _report(err, str(exc))
+        io.error("graph", str(exc))
         return USAGE_ERROR
     except (OSError, subprocess.CalledProcessError) as exc:  # cannot write the file, dot failed
-        _report(err, str(exc))
+        io.error("graph", str(exc))
         return FAILURE
-    out.write(f"f = {text.strip()}\n")
-    out.write(f"f = {output.data:.6g}\n")
-    for name, leaf in leaves.items():
-        out.write(f"df/d{name} = {float(leaf.grad):.6g}\n")
-    out.write(f"wrote {path}\n")
+    io.say(f"wrote {path}")
     return 0
 
 
-def _report(err: TextIO, message: str, pointer: str = "") -> None:
-    err.write(f"{PROG} graph: error: {message}\n")
-    if pointer:
-        err.write("".join(f"  {line}\n" for line in pointer.splitlines()))
-
-
-__all__ = ["main"]
+# Every subcommand, in the order `--help` lists them.
+COMMANDS: Final[tuple[Callable[[Subparsers[argparse.ArgumentParser]], None], ...]] = (_add_graph,)

@@ -335,7 +335,8 @@ def _timeout(timeout: float | None, caller: str) -> float | None:
 
 def _op_label(node: Value) -> str:
     """The text of a node's operation oval (and of ``y = op`` in a compact record)."""
-    return node.op
+    # micrograd's display label ("+", "*", "**2", "tanh"), which learners know from its lecture.
+    return node._op
 
 
 # ---------------------------------------------------------------------------------------------

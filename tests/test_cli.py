@@ -13,16 +13,20 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
 
 import mpmath
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+import autograd_lite
 import autograd_lite.expr
 from autograd_lite import Value, topological_order
-from autograd_lite.cli import main
+from autograd_lite.cli import PROG, main
 from autograd_lite.expr import FUNCTIONS, ExpressionError, parse, parse_binding
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -135,7 +139,11 @@ def test_graph_command_writes_dot_text_without_graphviz(tmp_path: Path) -> None:
     assert done.returncode == 1
     for hint in ("apt-get install graphviz", "brew install graphviz", "conda install", ".dot"):
         assert hint in done.stderr
-    assert done.stdout == "" and not svg.exists()
+    assert not svg.exists() and "wrote" not in done.stdout
+    # The numbers were computed before drawing: they are printed all the same.
+    numbers = printed(done.stdout)
+    assert numbers["f"] == pytest.approx(math.log(2) / 2, rel=1e-5)
+    assert numbers["df/dx"] == pytest.approx((1 - math.log(2)) / 4, rel=1e-5)  # (1 - ln x)/x²
 
 
 def test_graph_options_reach_the_drawing(
@@ -146,7 +154,10 @@ def test_graph_options_reach_the_drawing(
     argv = ["graph", "-o", str(out), "--no-ops", "--rankdir", "TB", "--params", "w"]
     assert main([*argv, "--", "-w*x", "w=2", "x=3"]) == 0
     text = out.read_text(encoding="utf-8")
-    assert "rankdir=TB" in text and "op0" not in text and 'label="-w*x = *' in text
+    assert "rankdir=TB" in text and not re.search(r"\bop\d+\b", text)
+    assert re.search(r'label="-w\*x = [^"|]+ \|', text)  # the record names its op
+    assert main(["graph", "-o", str(out), "--partials", "x*y", "x=2", "y=3"]) == 0
+    assert re.findall(r'label="∂ ([0-9.]+)"', out.read_text(encoding="utf-8")) == ["3", "2"]
     assert main(["graph", "x*x", "x=3", "-o", str(out)]) == 0
     assert text != out.read_text(encoding="utf-8")
     capsys.readouterr()
@@ -304,7 +315,8 @@ def test_numbers_alone_fold_into_one_constant() -> None:
     nodes = topological_order(y)
     constants = sorted(node.data for node in nodes if node.op == "const")
     assert constants == [1.0, 5.0]
-    assert [node.op for node in nodes if node.parents] == ["*", "+"]
+    a, b = Value(1.0), Value(2.0)
+    assert [node.op for node in nodes if node.parents] == [(a * b).op, (a + b).op]
 
 
 def test_names_are_listed_in_order_of_appearance() -> None:
@@ -360,7 +372,7 @@ def test_absurd_nesting_is_a_clear_error() -> None:
         ("exp(x, 2)", "exp() takes 1 argument, got 2", 0, 9),
         ("exp(x=1)", "exp() takes no keyword arguments", 6, 1),
         ("leaky_relu(x, x)", "slope must be a number", 0, 16),
-        ("leaky_relu()", "takes 1 or 2 arguments", 0, 12),
+        ("leaky_relu()", "takes 1 to 2 arguments", 0, 12),
         ("sum()", "sum() needs at least 1 argument", 0, 5),
         ("dot(x, x)", "dot() takes two lists", 0, 9),
         ("dot([x], [x, x])", "got 1 and 2", 0, 16),
@@ -389,11 +401,19 @@ def test_whitelist_refuses_everything_else(
 
 def test_every_function_is_callable_from_text() -> None:
     """Each name in FUNCTIONS builds the op of the same name."""
-    ops = {"abs": "abs", "sum": "sum", "dot": "dot", "leaky_relu": "leaky_relu"}
     for name in FUNCTIONS:
-        text = f"{name}([x], [x])" if name == "dot" else f"{name}(x)"
-        y = parse(text).evaluate({"x": 0.5})
-        assert y.op == ops.get(name, name), name
+        # The first call form this function accepts (one input; an input and constants; lists).
+        forms = [f"{name}(x)", f"{name}(x, 0.25)", f"{name}(x, 0.25, 0.75)", f"{name}([x], [x])"]
+        forms.append(f"{name}([x], 0)")
+        for text in forms:
+            try:
+                y = parse(text).evaluate({"x": 0.5})
+            except ExpressionError:
+                continue
+            assert isinstance(y, Value) and y.op == name, (text, y)
+            break
+        else:
+            pytest.fail(f"{name}: none of {forms} is accepted")
 
 
 def test_bindings() -> None:
@@ -483,3 +503,178 @@ def test_without_the_graphviz_package(
         assert (tmp_path / "g.dot").exists() and not (tmp_path / "g.svg").exists()
     finally:
         _digraph_class.cache_clear()
+
+
+# ---------------------------------------------------------------------------------------------
+# The program's name and version; hostile input; failures to draw
+# ---------------------------------------------------------------------------------------------
+
+
+def test_version_has_one_source(capsys: pytest.CaptureFixture[str]) -> None:
+    """--version prints the program's name and autograd_lite.__version__."""
+    with pytest.raises(SystemExit) as info:
+        main(["--version"], prog="autograd-lite")
+    assert info.value.code == 0
+    assert capsys.readouterr().out == f"autograd-lite {autograd_lite.__version__}\n"
+
+
+def test_the_console_script_names_itself() -> None:
+    """Run as `autograd-lite`, usage and errors say autograd-lite, not python -m ..."""
+    script = Path(sys.executable).with_name("autograd-lite")
+    if script.exists():  # installed: the entry point itself
+        command = [str(script)]
+    else:  # a checkout run without installing: what the entry point does
+        code = "import sys; from autograd_lite.cli import main; sys.exit(main())"
+        command = [sys.executable, "-c", code]
+        pytest.importorskip("autograd_lite")  # keeps the skip honest if even that is missing
+    env = {**os.environ}
+    done = subprocess.run([*command, "graph"], capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode == 2
+    name = "autograd-lite" if script.exists() else PROG
+    assert f"usage: {name} graph" in done.stderr
+    version = subprocess.run([*command, "--version"], capture_output=True, text=True, timeout=60)
+    assert version.stdout == f"{name} {autograd_lite.__version__}\n"
+    module = run_cli("graph", "x +", "x=1")
+    assert module.stderr.startswith("python -m autograd_lite graph: error: ")
+
+
+def test_undecodable_bytes_get_a_message_not_a_traceback() -> None:
+    """Bytes that are not UTF-8 (x\\xff) in the expression or a binding: status 2, a pointer."""
+    for argv in ([b"graph", b"x\xff", b"x=1"], [b"graph", b"x*2", b"x=1\xfe"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "autograd_lite", *argv],
+            capture_output=True,
+            cwd=REPO,
+            timeout=60,
+        )
+        stderr = done.stderr.decode("utf-8", "backslashreplace")
+        assert done.returncode == 2, stderr
+        assert "Traceback" not in stderr
+        assert "is not text in this terminal's encoding" in stderr
+        assert done.stdout == b""
+
+
+# The pieces fuzzed command lines are made of: valid, hostile and odd.
+TOKENS = [
+    "graph",
+    "x",
+    "y",
+    "x=1",
+    "y=-2.5",
+    "x=0",
+    "x=1e308",
+    "y=nan",
+    "x=abc",
+    "=",
+    "x=",
+    "tanh(x)",
+    "x*y",
+    "x/y",
+    "log(x)",
+    "x**y",
+    "(",
+    ")",
+    "x +",
+    "-x",
+    "--",
+    "-o",
+    "g.dot",
+    "g.svg",
+    "g.xyz",
+    "--params",
+    "x",
+    "x,y",
+    "--rankdir",
+    "TB",
+    "UP",
+    "--no-ops",
+    "--partials",
+    "--max-nodes",
+    "2",
+    "0",
+    "-1",
+    "--timeout",
+    "0",
+    "1e-9",
+    "inf",
+    "--version",
+    "--help",
+    "x\udcff",
+    "\x00",
+    "é",
+    "𝑥",
+    "exp(exp(exp(x)))",
+    "x" * 300,
+    "((((((x))))))",
+    "__import__('os')",
+    "x.y",
+    "[x]",
+    "dot([x],[y])",
+    "sum()",
+    "1" * 400,
+    "x=" + "9" * 400,
+]
+
+
+# What the command line gets from arbitrary bytes: Python decodes argv with surrogateescape.
+ARGV_BYTES = st.binary(max_size=8).map(os.fsdecode)
+PIECES = st.sampled_from(TOKENS) | ARGV_BYTES | st.text(max_size=6)
+
+
+@settings(max_examples=500, deadline=None)
+@given(argv=st.tuples(PIECES, st.lists(PIECES, max_size=6)).map(lambda t: [t[0], *t[1]]))
+def test_fuzzed_command_lines_never_raise(argv: list[str]) -> None:
+    """Any argument list: exit status 0, 1 or 2 with a message, never a traceback."""
+    import io
+
+    def stream(errors: str) -> io.TextIOWrapper:
+        return io.TextIOWrapper(io.BytesIO(), encoding="utf-8", errors=errors)
+
+    # As Python sets them up in a UTF-8 terminal: stdout cannot print a lone surrogate,
+    # stderr escapes it.
+    out, err = stream("strict"), stream("backslashreplace")
+    with tempfile.TemporaryDirectory() as folder:
+        old = os.getcwd()
+        os.chdir(folder)
+        saved = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = out, err
+        try:
+            status = main(["graph", *argv])
+        except SystemExit as exit:  # argparse: usage errors, --help and --version
+            status = exit.code if isinstance(exit.code, int) else 2
+        finally:
+            sys.stdout, sys.stderr = saved
+            os.chdir(old)
+    assert status in (0, 1, 2)
+    for written in (out, err):
+        written.flush()
+    if status != 0:
+        assert err.buffer.getvalue(), argv  # type: ignore[attr-defined]
+
+
+def test_a_drawing_that_times_out_still_prints_the_gradients(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A layout past --timeout: status 1, the numbers on stdout, the hint on stderr."""
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    fake = folder / "dot"
+    fake.write_text("#!/bin/sh\nexec sleep 60\n", encoding="utf-8")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
+    out = tmp_path / "g.svg"
+    status = main(["graph", "x * y", "x=2", "y=3", "-o", str(out), "--timeout", "0.5"])
+    captured = capsys.readouterr()
+    assert status == 1
+    assert printed(captured.out) == {"f": 6.0, "df/dx": 3.0, "df/dy": 2.0}
+    assert "within 0.5 s" in captured.err and "--no-ops" in captured.err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "inf", "soon"])
+def test_a_bad_timeout_is_a_usage_error(value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """--timeout takes a positive number of seconds."""
+    with pytest.raises(SystemExit) as info:
+        main(["graph", "x", "x=1", "--timeout", value, "-o", "never-written.dot"])
+    assert info.value.code == 2
+    assert "--timeout" in capsys.readouterr().err
