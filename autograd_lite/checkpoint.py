@@ -389,7 +389,7 @@ def _rebuild_model(path: Path, architecture: object, n_parameters: int) -> Modul
 def _rebuild_optimizer(model: Module, state: object) -> Optimizer:
     """A fresh optimizer over the model's parameters with the saved state loaded."""
     kind = state.get("type") if isinstance(state, Mapping) else None
-    if not isinstance(kind, str) or kind not in _OPTIMIZERS:
+    if not isinstance(state, Mapping) or not isinstance(kind, str) or kind not in _OPTIMIZERS:
         msg = f"the optimizer must be SGD or Adam state, got {shown(state)}"
         raise ValueError(msg)
     optimizer_type = _OPTIMIZERS[kind]

@@ -152,7 +152,11 @@ def test_pytest_collects_the_doctests_of_every_module() -> None:
     with_examples = []
     for path in sorted((REPO / "autograd_lite").rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        docs = [ast.get_docstring(n) or "" for n in ast.walk(tree) if _has_doc(n)]
+        docs = [
+            ast.get_docstring(node) or ""
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        ]
         if any(">>>" in doc for doc in docs):
             with_examples.append(path.relative_to(REPO).as_posix())
     collected = subprocess.run(
@@ -174,10 +178,6 @@ def test_pytest_collects_the_doctests_of_every_module() -> None:
     items = collected.stdout
     missing = [module for module in with_examples if f"{module}::" not in items]
     assert with_examples and missing == [], (missing, collected.stdout[-2000:])
-
-
-def _has_doc(node: ast.AST) -> bool:
-    return isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
 
 
 # Run in a fresh interpreter where `import hypothesis` fails, as on a machine without it.
