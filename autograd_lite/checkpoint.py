@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from autograd_lite._atomic import write_atomically
-from autograd_lite._checks import integer, shown
+from autograd_lite._checks import choice, integer, shown
+from autograd_lite.engine import Value
 from autograd_lite.nn import MLP, Layer, Module, Neuron
 from autograd_lite.optim import SGD, Adam, Optimizer, Schedule
 
@@ -114,12 +115,16 @@ def _architecture(model: Module) -> dict[str, Any]:
     """What `load` needs to rebuild the model, before any weight is set."""
     # type() is, not isinstance: a subclass may hold more than its base can rebuild.
     if type(model) is MLP:
-        return {
+        architecture: dict[str, Any] = {
             "type": "MLP",
             "nin": model.nin,
             "nouts": list(model.nouts),
             "activation": model.activation,
         }
+        # Written only when it is not the default, so that files without it stay version 1.
+        if model.returns is list:
+            architecture["returns"] = "list"
+        return architecture
     if type(model) is Layer:
         return {
             "type": "Layer",
@@ -357,7 +362,8 @@ def _rebuild_model(path: Path, architecture: object, n_parameters: int) -> Modul
         what = shown(architecture)
         problem = f"unknown architecture {what} (MLP, Layer or Neuron expected)"
         raise CheckpointError(path, problem)
-    if set(architecture) != keys[kind]:
+    optional = {"returns"} if kind == "MLP" else set()
+    if not keys[kind] <= set(architecture) <= keys[kind] | optional:
         raise CheckpointError(path, f"a {kind} architecture needs exactly {sorted(keys[kind])}")
     try:
         nin = _size(architecture["nin"], "nin")
@@ -378,7 +384,11 @@ def _rebuild_model(path: Path, architecture: object, n_parameters: int) -> Modul
             raise ValueError(msg)
         activation = architecture["activation"]
         if kind == "MLP":
-            return MLP(nin, sizes[1:], activation, seed=0)
+            # Without "returns", one output is a Value and several are a list (the only choice).
+            returns = architecture.get("returns", "Value" if sizes[-1] == 1 else "list")
+            choice(returns, ("Value", "list"), "returns")
+            kinds: dict[str, type[Value] | type[list[Any]]] = {"Value": Value, "list": list}
+            return MLP(nin, sizes[1:], activation, seed=0, returns=kinds[returns])
         if kind == "Layer":
             return Layer(nin, sizes[1], activation, seed=0)
         return Neuron(nin, activation, seed=0)

@@ -46,8 +46,11 @@ settings.load_profile(settings_profile())
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     """Outside CI, fix one random seed for the whole run, so that any failure can be repeated."""
-    # tryfirst: hypothesis's own plugin reads --hypothesis-seed in its pytest_configure.
-    if not IN_CI and config.getoption("hypothesis_seed", default=None) is None:
+    # tryfirst: hypothesis's own plugin reads --hypothesis-seed in its pytest_configure. A
+    # profile named on the command line (CI's other Pythons name the derandomized one) decides.
+    chosen = config.getoption("hypothesis_seed", default=None) is not None
+    named_profile = config.getoption("hypothesis_profile", default=None) is not None
+    if not IN_CI and not chosen and not named_profile:
         config.option.hypothesis_seed = str(random.SystemRandom().randrange(2**32))
 
 
@@ -59,8 +62,9 @@ def _seed(config: pytest.Config) -> str | None:
 def pytest_report_header(config: pytest.Config) -> list[str]:
     """Say how hypothesis runs, and which optional tools the suite found."""
     seed = _seed(config)
+    profile = config.getoption("hypothesis_profile", default=None) or settings_profile()
     lines = [
-        f"autograd_lite: hypothesis profile {settings_profile()!r}"
+        f"autograd_lite: hypothesis profile {profile!r}"
         + ("" if seed is None else f", seed {seed} (repeat with --hypothesis-seed={seed})")
     ]
     if not HAS_DOT:
