@@ -8,8 +8,13 @@ a traceback. Nothing here knows any calculus.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import importlib
+import json
 import os
+import re
+import struct
+import subprocess
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +25,15 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 OUT_ROOT = REPO_ROOT / "out"
 FAST_ENV = "AUTOGRAD_LITE_FAST"
 INSTALL_HINT = "pip install -e '.[demos]'  (or: make demo, which installs it)"
+INSTALL_DOT = (
+    "install Graphviz (sudo apt-get install graphviz, brew install graphviz, "
+    "or conda install -c conda-forge graphviz)"
+)
+DOT_TIMEOUT = 120  # seconds: dot's layout time depends on the graph's shape, not only its size
+# What a picture records about where it came from (PNG metadata, SVG comment).
+SOURCE_NOTE = "autograd_lite demos (python demos/make_docs_pictures.py remakes the docs' pictures)"
+FINGERPRINT_KEY = "Fingerprint"
+SVG_STAMP = "autograd_lite: drawn by dot from DOT text with sha256"
 
 T = TypeVar("T")
 
@@ -85,11 +99,74 @@ def counter(total: int, desc: str) -> Any:
 
 
 def save_figure(fig: Any, path: Path) -> Path:
-    """Write a matplotlib figure, close it, and say where it went."""
-    fig.savefig(path, dpi=110, bbox_inches="tight")
+    """Write a matplotlib figure stamped with what it shows, close it, and say where it went."""
+    metadata = (
+        {"Source": SOURCE_NOTE, FINGERPRINT_KEY: fingerprint(fig)}
+        if path.suffix == ".png"
+        else None
+    )
+    fig.savefig(path, dpi=110, bbox_inches="tight", metadata=metadata)
     pyplot().close(fig)
     print(f"  wrote {shown(path)}")
     return path
+
+
+def fingerprint(fig: Any) -> str:
+    """A digest of what a figure says: its words and the numbers it was given to plot.
+
+    Lines, scatter points and images count, and every title, label, tick scale and legend
+    entry; geometry that matplotlib derives itself (contour paths, tick positions, layout) does
+    not, so the digest is the same under any matplotlib version. Numbers are rounded to 6
+    significant digits: the last bits of a float may differ between C libraries.
+    """
+    said: list[object] = [getattr(fig, "_suptitle", None) and fig._suptitle.get_text()]
+    for ax in fig.axes:
+        said.append([ax.get_title(), ax.get_xlabel(), ax.get_ylabel()])
+        said.append([ax.get_xscale(), ax.get_yscale()])
+        said.append([text.get_text() for text in ax.texts])
+        legend = ax.get_legend()
+        said.append([t.get_text() for t in legend.get_texts()] if legend is not None else [])
+        for line in ax.get_lines():
+            said.append([line.get_label(), _rounded(line.get_xydata())])
+        for collection in ax.collections:
+            offsets = collection.get_offsets() if hasattr(collection, "get_offsets") else []
+            said.append([type(collection).__name__, _rounded(offsets)])
+        for image in ax.get_images():
+            said.append(["image", _rounded(image.get_array())])
+    text = json.dumps(said, ensure_ascii=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+def _rounded(array: Any) -> Any:
+    """Nested lists of numbers rounded to 6 significant digits (strings, for NaN and ±inf)."""
+    if hasattr(array, "tolist"):
+        array = array.tolist()
+    if isinstance(array, list | tuple):
+        return [_rounded(x) for x in array]
+    if isinstance(array, float | int):
+        return f"{float(array):.6g}"
+    return str(array)
+
+
+def png_text(path: Path) -> dict[str, str]:
+    """The tEXt entries of a PNG file (where matplotlib writes its metadata)."""
+    data = path.read_bytes()
+    if not data.startswith(b"\x89PNG\r\n\x1a\n"):
+        msg = f"{shown(path)} is not a PNG file"
+        raise ValueError(msg)
+    entries: dict[str, str] = {}
+    at = 8
+    while at + 8 <= len(data):
+        (length,) = struct.unpack(">I", data[at : at + 4])
+        kind = data[at + 4 : at + 8]
+        body = data[at + 8 : at + 8 + length]
+        if kind == b"tEXt" and b"\x00" in body:
+            key, _, value = body.partition(b"\x00")
+            entries[key.decode("latin-1")] = value.decode("latin-1")
+        if kind == b"IEND":
+            break
+        at += 12 + length
+    return entries
 
 
 def shown(path: Path) -> str:
@@ -101,21 +178,91 @@ def shown(path: Path) -> str:
 
 
 def render_graph(root: Any, path: Path, **options: Any) -> Path:
-    """Draw root's graph as SVG at path; without Graphviz's `dot` program, write DOT text.
+    """Draw root's graph: its DOT text at path.dot and, with Graphviz's `dot`, a path.svg.
 
-    Options go to `autograd_lite.viz.render` (for example ``params=model``). The DOT fallback
-    can be drawn later by any DOT viewer, or by `dot -Tsvg file.dot`.
+    Options go to `autograd_lite.viz.to_dot` (for example ``params=model``). The SVG records
+    the digest of the DOT text it was drawn from, so a test can tell whether it is stale.
+    Without `dot`, only the DOT text is written, and the message says how to get pictures.
     """
-    require("graphviz", "graph drawings")
     from autograd_lite import viz
 
+    text = viz.to_dot(root, **options)
+    dot_path = path.with_suffix(".dot")
+    dot_path.write_text(text, encoding="utf-8")
     try:
-        written = viz.render(root, path.with_suffix(".svg"), **options)
-    except viz.GraphvizNotFoundError:
-        print("  Graphviz's `dot` program is missing (apt install graphviz): writing DOT text")
-        written = viz.render(root, path.with_suffix(".dot"), **options)
-    print(f"  wrote {shown(written)}")
-    return written
+        svg = draw_svg(text)
+    except FileNotFoundError:
+        print(
+            "  Graphviz's `dot` program is missing, so this graph is written as DOT text only.\n"
+            f"  For the picture: {INSTALL_DOT}, then run this again\n"
+            f"  (or draw it yourself: dot -Tsvg {shown(dot_path)} "
+            f"-o {shown(path.with_suffix('.svg'))})."
+        )
+        print(f"  wrote {shown(dot_path)}")
+        return dot_path
+    svg_path = path.with_suffix(".svg")
+    svg_path.write_text(svg, encoding="utf-8")
+    print(f"  wrote {shown(svg_path)} (and its DOT text, {dot_path.name})")
+    return svg_path
+
+
+def draw_svg(dot_text: str) -> str:
+    """SVG drawn by Graphviz's `dot` from DOT text, stamped with the text's digest.
+
+    Raises FileNotFoundError when `dot` is not installed.
+    """
+    done = subprocess.run(
+        ["dot", "-Tsvg"],
+        input=dot_text,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=DOT_TIMEOUT,
+        check=False,
+    )
+    if done.returncode != 0:
+        msg = f"dot could not draw the graph: {done.stderr.strip()}"
+        raise RuntimeError(msg)
+    stamp = f"<!-- {SVG_STAMP} {dot_digest(dot_text)} -->\n"
+    svg = done.stdout
+    at = svg.find("<svg")
+    return svg[:at] + stamp + svg[at:] if at >= 0 else svg
+
+
+def dot_digest(dot_text: str) -> str:
+    """The sha256 of DOT text, as recorded in the SVG drawn from it."""
+    return hashlib.sha256(dot_text.encode("utf-8")).hexdigest()
+
+
+def svg_stamp(svg_text: str) -> str | None:
+    """The digest of the DOT text an SVG was drawn from (None: not drawn by render_graph)."""
+    found = re.search(rf"<!-- {re.escape(SVG_STAMP)} ([0-9a-f]{{64}}) -->", svg_text)
+    return found.group(1) if found else None
+
+
+# The learning path, in order: what to read or run after `make demo`. An entry whose path does not
+# exist (yet) is left out: the notebooks join once demos/notebooks/ is there.
+LEARNING_PATH: tuple[tuple[str, str, str], ...] = (
+    ("read", "docs/how-backprop-works.md", "how backward() got those gradients, with pictures"),
+    ("run", "demos/single_neuron.py", "one neuron's backward pass, every number printed"),
+    ("run", "demos/mazur.py", "Matt Mazur's step-by-step example, number by number"),
+    ("run", "demos/backprop_by_hand.py", "the textbook's layer-by-layer δ beside backward()"),
+    ("run", "demos/momentum.py", "plain descent, momentum and Adam in a narrow valley"),
+    ("open", "demos/notebooks/", "the notebooks: the same tour, cell by cell"),
+    ("build", "docs/build-your-own.md", "your own engine in about 100 lines, with a checker"),
+)
+
+
+def next_steps() -> str:
+    """What to read or run next, as lines to print (only the steps whose files exist)."""
+    lines = ["What next:"]
+    for verb, path, why in LEARNING_PATH:
+        if not (REPO_ROOT / path).exists():
+            continue
+        command = f"python {path}" if verb == "run" else path
+        lines.append(f"  {verb:<5} {command:<34} {why}")
+    lines.append("  (the other demos: python demos/digits.py, regression.py, newton.py)")
+    return "\n".join(lines)
 
 
 def op_label(node: Any) -> str:

@@ -16,7 +16,6 @@ import math
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 
 from _common import parse_options, pyplot, render_graph, save_figure
@@ -154,20 +153,22 @@ def update(network: Network) -> None:
         w.data -= LEARNING_RATE * float(w.grad)
 
 
-def agreement(published: str, ours: float) -> str:
-    """How ours compares with a published number: equal when rounded to its digits, or not."""
-    places = -Decimal(published).as_tuple().exponent
-    assert isinstance(places, int)
-    if round(ours, places) == round(float(published), places):
-        return f"equal to all {places} published decimals"
-    return f"differ by {abs(ours - float(published)):.1e}"
+def decimals(published: str) -> int:
+    """How many decimals a published number shows ("0.35891648": 8)."""
+    return len(published.split(".")[1])
 
 
 def agrees(published: str, ours: float) -> bool:
     """True when ours, rounded to the published decimals, is the published number."""
-    places = -Decimal(published).as_tuple().exponent
-    assert isinstance(places, int)
+    places = decimals(published)
     return round(ours, places) == round(float(published), places)
+
+
+def agreement(published: str, ours: float) -> str:
+    """How ours compares with a published number: equal when rounded to its digits, or not."""
+    if agrees(published, ours):
+        return f"equal to all {decimals(published)} published decimals"
+    return f"differ by {abs(ours - float(published)):.1e}"
 
 
 def show(rows: Sequence[tuple[str, str, float]]) -> None:
@@ -274,7 +275,13 @@ def main(argv: Sequence[str] | None = None) -> Result:
     drawn = build(weights, biases)
     drawn.error.backward()
     pictures = [
-        render_graph(drawn.error, options.out / "network", params={**weights, **biases}),
+        render_graph(
+            drawn.error,
+            options.out / "network",
+            params={**weights, **biases},
+            rankdir="TB",
+            show_ops=False,  # each record names its op: a drawing half as tall
+        ),
         draw_errors(errors, options.out),
     ]
     return Result(

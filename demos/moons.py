@@ -15,7 +15,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from _common import parse_options, progress, pyplot, render_graph, save_figure, table
+from _common import (
+    next_steps,
+    parse_options,
+    progress,
+    pyplot,
+    render_graph,
+    save_figure,
+    table,
+)
 
 import autograd_lite as ag
 from autograd_lite.datasets import make_moons, signed_labels
@@ -97,6 +105,8 @@ def main(argv: Sequence[str] | None = None) -> Result:
         draw_loss(history, options.out),
         draw_neuron(model, X, options.out),
     ]
+    print()
+    print(next_steps())
     return Result(
         accuracy=final_accuracy,
         first_loss=history[0][1],

@@ -8,6 +8,7 @@ and quoted source are checked against the real thing, so they cannot go stale.
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import re
@@ -271,7 +272,7 @@ def test_momentum_zigzag_is_what_the_text_says(
     assert shrink[1] == pytest.approx(math.sqrt(momentum.SAME_LR_MOMENTUM), abs=0.02)
     assert shrink[2] == pytest.approx(math.sqrt(result.momentum), abs=0.05)
     # The zigzag really is one: across the valley plain descent changes sign at every step.
-    assert all(a * b < 0 for a, b in zip(plain[:30], plain[1:30]))
+    assert all(a * b < 0 for a, b in itertools.pairwise(plain[:30]))
     assert f"after 10 steps\nit is {abs(same[10]):.2g}" in printed
     assert f"plain descent {abs(plain[10]):.2g}" in printed
 
