@@ -17,6 +17,7 @@ __all__ = [
     "choice",
     "flag",
     "integer",
+    "is_number",
     "real",
     "shown",
 ]
@@ -35,7 +36,8 @@ def shown(x: object) -> str:
     return f"{type(x).__name__}: {text}"
 
 
-def _is_number(x: object) -> bool:
+def is_number(x: object) -> bool:
+    """Whether x is a real number to us: any numbers.Real except a bool."""
     # bool is an int to Python, but a flag to us: True as a weight is always a mistake.
     return isinstance(x, numbers.Real) and not isinstance(x, bool)
 
@@ -56,7 +58,7 @@ def real(
     are inclusive unless ``low_open``/``high_open``. Raises TypeError for something that is not
     a real number and ValueError for a number out of range.
     """
-    if not _is_number(x):
+    if not is_number(x):
         if type(x).__name__ == "Value":  # imported lazily: the engine itself uses this module
             msg = f"{where} must be a number, got a Value (use .data for its number)"
             raise TypeError(msg)

@@ -12,30 +12,26 @@ import difflib
 import keyword
 import math
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import nullcontext
 from typing import Final
 
 import autograd_lite.engine as engine
 from autograd_lite.engine import Value, no_grad
+from autograd_lite.rules import OPERATIONS, VARIADIC, Operation
 
 Operand = float | Value | list[float | Value]
 
-# The functions an expression may call, by name: each takes one Value.
-UNARY: Final[Mapping[str, Callable[[Value], Value]]] = {
-    "abs": Value.__abs__,
-    "cos": Value.cos,
-    "exp": Value.exp,
-    "log": Value.log,
-    "log1p": Value.log1p,
-    "relu": Value.relu,
-    "sigmoid": Value.sigmoid,
-    "sin": Value.sin,
-    "softplus": Value.softplus,
-    "sqrt": Value.sqrt,
-    "tanh": Value.tanh,
+# The functions an expression may call: every operation of the table that is a Value method or
+# a function of the package (operators such as + are written as operators).
+_CALLABLE: Final[Mapping[str, Operation]] = {
+    name: entry for name, entry in OPERATIONS.items() if entry.method or entry.function
 }
-# Special shapes: leaky_relu(x) or leaky_relu(x, slope), sum(a, b, ...), dot([w...], [x...]).
-FUNCTIONS: Final = tuple(sorted([*UNARY, "leaky_relu", "sum", "dot"]))
+FUNCTIONS: Final = tuple(sorted(_CALLABLE))
+# The functions whose inputs are written as lists: dot([w1, w2], [x1, x2]), log_softmax([a, b], 1).
+_TAKES_LISTS: Final = tuple(
+    name
+    for name, entry in _CALLABLE.items()
+    if name == "dot" or (entry.arity == VARIADIC and entry.params)
+)
 
 _BINARY: Final[Mapping[type[ast.operator], str]] = {
     ast.Add: "+",
@@ -100,6 +96,7 @@ class Expression:
         self.names = tuple(first_use)  # the variables, in order of first appearance
         self._tree = tree
         self._first_use = dict(first_use)
+        self._columns = _Columns(text)
 
     def __repr__(self) -> str:
         return f"Expression({self.text!r})"
@@ -156,7 +153,7 @@ class Expression:
 
     def _piece(self, node: ast.expr) -> str:
         """The text of node, shortened for a label."""
-        column, width = _span(self.text, node)
+        column, width = _span(self.text, node, self._columns)
         piece = self.text[column : column + width]
         return piece if len(piece) <= 24 else piece[:23] + "…"
 
@@ -177,6 +174,16 @@ def parse(text: str) -> Expression:
         raise TypeError(msg)
     if "\n" in text or "\r" in text:
         raise ExpressionError("the expression must be on one line", text.splitlines()[0])
+    for column, character in enumerate(text):
+        if "\ud800" <= character <= "\udfff" or not character.isprintable():
+            # An undecodable byte from the shell arrives as a lone surrogate; a control
+            # character would garble the message that points at it.
+            shown = ascii(character)[1:-1]
+            msg = f"the expression contains a character that is not printable text ({shown})"
+            printable = "".join(
+                c if c.isprintable() and not "\ud800" <= c <= "\udfff" else "?" for c in text
+            )
+            raise ExpressionError(msg, printable, column)
     body = text.lstrip(" \t")
     if not body.strip():
         raise ExpressionError("the expression is empty", text)
@@ -241,13 +248,14 @@ def _check(root: ast.expr, text: str) -> dict[str, ast.Name]:
         elif isinstance(node, ast.Call):
             _check_call(node, text)
             callee_ids.add(id(node.func))
-            if isinstance(node.func, ast.Name) and node.func.id == "dot":
-                list_ids.update(id(arg) for arg in node.args)
+            if isinstance(node.func, ast.Name) and node.func.id in _TAKES_LISTS:
+                list_ids.update(id(arg) for arg in node.args if isinstance(arg, ast.List))
             stack.extend(reversed(node.args))
         elif isinstance(node, ast.List) and id(node) in list_ids:
             stack.extend(reversed(node.elts))
         elif isinstance(node, ast.List):
-            raise _error_at("a list is only allowed as an argument of dot()", text, node)
+            where = " or ".join(f"{name}()" for name in _TAKES_LISTS)
+            raise _error_at(f"a list is only allowed as an argument of {where}", text, node)
         else:
             what = _SYNTAX_NAMES.get(type(node), type(node).__name__)
             msg = f"{what} is not allowed; use numbers, names, + - * / ** and function calls"
@@ -282,13 +290,8 @@ def _check_call(node: ast.Call, text: str) -> None:
         raise _error_at(msg, text, node.func)
     if node.keywords:
         raise _error_at(f"{name}() takes no keyword arguments", text, node.keywords[0].value)
+    entry = _CALLABLE[name]
     count = len(node.args)
-    if name in UNARY and count != 1:
-        raise _error_at(f"{name}() takes 1 argument, got {count}", text, node)
-    if name == "leaky_relu" and count not in (1, 2):
-        raise _error_at(f"leaky_relu() takes 1 or 2 arguments (x, slope), got {count}", text, node)
-    if name == "sum" and count == 0:
-        raise _error_at("sum() needs at least 1 argument", text, node)
     if name == "dot":
         if count != 2 or not all(isinstance(arg, ast.List) for arg in node.args):
             msg = "dot() takes two lists of the same length, as in dot([w1, w2], [x1, x2])"
@@ -299,6 +302,39 @@ def _check_call(node: ast.Call, text: str) -> None:
             sizes = f"{len(ws.elts)} and {len(xs.elts)}"
             msg = f"dot() needs two non-empty lists of the same length, got {sizes}"
             raise _error_at(msg, text, node)
+        return
+    if entry.arity == VARIADIC and entry.params:
+        # log_softmax([a, b, c], 2): the inputs as a list, then the constants.
+        fits = count == 1 + len(entry.params) and isinstance(node.args[0], ast.List)
+        if not fits or not node.args[0].elts:  # type: ignore[attr-defined]
+            msg = (
+                f"{name}() takes a non-empty list, then {', '.join(entry.params)}: {_usage(entry)}"
+            )
+            raise _error_at(msg, text, node)
+        return
+    if entry.arity == VARIADIC:
+        if count == 0:
+            raise _error_at(f"{name}() needs at least 1 argument", text, node)
+        return
+    least = entry.arity + len(entry.params) - len(entry.defaults)
+    most = entry.arity + len(entry.params)
+    if not least <= count <= most:
+        wanted = f"{least}" if least == most else f"{least} to {most}"
+        noun = "argument" if most == 1 else "arguments"
+        msg = f"{name}() takes {wanted} {noun}, got {count}: {_usage(entry)}"
+        raise _error_at(msg, text, node)
+
+
+def _usage(entry: Operation) -> str:
+    """How to call an operation in an expression: ``clamp(x, low, high)``."""
+    if entry.name == "dot":
+        return "dot([w1, w2], [x1, x2])"
+    if entry.arity == VARIADIC:
+        inputs = "[a, b, ...]" if entry.params else "a, b, ..."
+    else:
+        inputs = ", ".join("xyzw"[i] for i in range(entry.arity))
+    names = [inputs, *entry.params]
+    return f"{entry.name}({', '.join(names)})"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -370,42 +406,80 @@ def _binary(symbol: str, left: float | Value, right: float | Value) -> float | V
 
 def _call(name: str, args: list[Operand]) -> Operand:
     """Call one of FUNCTIONS; with numbers alone, fold the result into a number."""
+    entry = _CALLABLE[name]
     if name == "dot":
         ws, xs = args
         assert isinstance(ws, list) and isinstance(xs, list)
-        if all(isinstance(v, float) for v in (*ws, *xs)):
-            with no_grad():
-                return engine.dot([Value(float(w)) for w in ws], xs).data
-        return engine.dot(ws, xs)
+        return _fold(lambda ws, xs: engine.dot(ws, xs), [*ws, *xs], len(ws))
+    if entry.arity == VARIADIC and entry.params:
+        values, *params = args
+        assert isinstance(values, list)
+        constants = [_constant(p, entry, i) for i, p in enumerate(params)]
+        function = getattr(engine, name)
+        return _fold(lambda *xs: function(xs, *constants), values)
     scalars = [_scalar(arg) for arg in args]
-    if name == "sum":
-        if all(isinstance(v, float) for v in scalars):
-            with no_grad():
-                return engine.sum([Value(float(v)) for v in scalars]).data
-        return engine.sum(scalars)
-    x = scalars[0]
-    folding = isinstance(x, float)
-    node = Value(x) if isinstance(x, float) else x
-    with no_grad() if folding else nullcontext():
-        if name == "leaky_relu":
-            slope = scalars[1] if len(scalars) == 2 else 0.01
-            if isinstance(slope, Value):
-                msg = "leaky_relu()'s slope must be a number, not an expression of variables"
-                raise ValueError(msg)
-            result = node.leaky_relu(slope)
-        else:
-            result = UNARY[name](node)
-    return result.data if folding else result
+    if entry.arity == VARIADIC:
+        function = getattr(engine, name)
+        return _fold(lambda *xs: function(xs), scalars)
+    operands = scalars[: entry.arity]
+    constants = [_constant(p, entry, i) for i, p in enumerate(scalars[entry.arity :])]
+    method = getattr(Value, name)
+    return _fold(lambda *xs: method(*xs, *constants), operands)
 
 
-def _span(text: str, node: ast.AST) -> tuple[int, int]:
+def _constant(x: Operand, entry: Operation, i: int) -> float | int:
+    """A constant argument of an operation: a number, never an expression of variables."""
+    if not isinstance(x, float):
+        msg = f"{entry.name}()'s {entry.params[i]} must be a number, not an expression of variables"
+        raise ValueError(msg)
+    if entry.params[i] in ("ndigits", "index"):
+        if not x.is_integer():
+            msg = f"{entry.name}()'s {entry.params[i]} must be a whole number, got {x!r}"
+            raise ValueError(msg)
+        return int(x)
+    return x
+
+
+def _fold(
+    function: Callable[..., Value], operands: list[float | Value], split: int | None = None
+) -> float | Value:
+    """function of the operands; with numbers alone, computed once and folded into a number."""
+    if all(isinstance(v, float) for v in operands):
+        with no_grad():
+            nodes = [Value(v) if isinstance(v, float) else v for v in operands]
+            result = function(nodes[:split], nodes[split:]) if split else function(*nodes)
+        return result.data
+    if split:
+        return function(operands[:split], operands[split:])
+    return function(*operands)
+
+
+class _Columns:
+    """Character columns of a text from the UTF-8 byte offsets that ast reports, in O(1) each."""
+
+    def __init__(self, text: str) -> None:
+        # One table for the whole text, made once: converting per node would be quadratic.
+        self._table: list[int] | None = None
+        if not text.isascii():
+            table = []
+            for i, character in enumerate(text):
+                table.extend([i] * len(character.encode("utf-8", "surrogatepass")))
+            table.append(len(text))
+            self._table = table
+
+    def __call__(self, offset: int) -> int:
+        if self._table is None:
+            return offset
+        return self._table[min(offset, len(self._table) - 1)]
+
+
+def _span(text: str, node: ast.AST, columns: _Columns | None = None) -> tuple[int, int]:
     """Where node's text starts in text, and its length, in characters."""
+    columns = columns or _Columns(text)
     start: int = getattr(node, "col_offset", 0)
     end: int | None = getattr(node, "end_col_offset", None)
-    # ast counts columns in UTF-8 bytes; slicing text needs characters.
-    raw = text.encode()
-    column = len(raw[:start].decode(errors="ignore"))
-    width = len(raw[start:end].decode(errors="ignore")) if end is not None else 1
+    column = columns(start)
+    width = columns(end) - column if end is not None else 1
     return column, width
 
 

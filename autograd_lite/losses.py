@@ -12,7 +12,8 @@ import math
 import numbers
 from collections.abc import Sequence
 
-from autograd_lite.engine import Value, dot
+from autograd_lite import _checks
+from autograd_lite.engine import Value, dot, log_softmax
 from autograd_lite.engine import sum as value_sum
 
 __all__ = ["bce_with_logits", "cross_entropy", "hinge", "l2_penalty", "mse"]
@@ -23,20 +24,20 @@ Input = Value | float
 def _as_value(x: object, where: str, i: int) -> Value:
     if isinstance(x, Value):
         return x
-    if isinstance(x, bool) or not isinstance(x, numbers.Real):
-        msg = f"{where} needs Values or real numbers, got {type(x).__name__}: {x!r} at index {i}"
+    if not _checks.is_number(x):
+        msg = f"{where} needs Values or real numbers, got {_checks.shown(x)} at index {i}"
         raise TypeError(msg)
-    return Value(float(x))
+    return Value(_checks.real(x, f"{where} output {i}"))
 
 
 def _as_float(x: object, where: str, i: int) -> float:
     if isinstance(x, Value):
         msg = f"{where} targets must be numbers, not Values (index {i}): use .data"
         raise TypeError(msg)
-    if isinstance(x, bool) or not isinstance(x, numbers.Real):
-        msg = f"{where} targets must be real numbers, got {type(x).__name__}: {x!r} at index {i}"
+    if not _checks.is_number(x):
+        msg = f"{where} targets must be real numbers, got {_checks.shown(x)} at index {i}"
         raise TypeError(msg)
-    return float(x)
+    return _checks.real(x, f"{where} target {i}")
 
 
 def _pairs(
@@ -128,11 +129,11 @@ def bce_with_logits(logits: Input | Sequence[Input], targets: float | Sequence[f
 def cross_entropy(logits: Sequence[Input], target: int) -> Value:
     """Softmax cross-entropy of one example: -log softmax(logits)[target], stable for any logit.
 
-    Computed as ``log(sum_i exp(z_i - m)) - (z_target - m)`` with ``m`` the largest logit, a
-    constant: every exponent is <= 0, so nothing overflows. The max's own term, exactly 1, is
-    split off as ``1 + (exp(z_k - m) - 1)`` so that the logarithm becomes ``log1p`` of the other
-    terms, which keeps a tiny loss accurate; ``z_k`` keeps its path to the gradient through it.
-    For a batch, average the per-example losses (``autograd_lite.sum(losses) / n``).
+    One `log_softmax` node, negated. Its float function computes ``log1p(sum over i != k of
+    exp(z_i - m)) + (m - z_target)`` with ``m`` the largest logit (at ``k``): every exponent is
+    <= 0, so nothing overflows, and a tiny loss keeps its digits. Its local derivatives are
+    ``softmax - onehot``. For a batch, average the per-example losses
+    (``autograd_lite.sum(losses) / n``).
 
     >>> round(cross_entropy([Value(1.0), Value(2.0), Value(3.0)], 2).data, 6)
     0.407606
@@ -144,7 +145,7 @@ def cross_entropy(logits: Sequence[Input], target: int) -> Value:
         msg = "cross_entropy() needs at least one logit"
         raise ValueError(msg)
     if isinstance(target, bool) or not isinstance(target, numbers.Integral):
-        msg = f"cross_entropy() needs an int target class, got {type(target).__name__}: {target!r}"
+        msg = f"cross_entropy() needs an int target class, got {_checks.shown(target)}"
         raise TypeError(msg)
     if not 0 <= target < len(logits):
         msg = f"cross_entropy() target {target} is out of range for {len(logits)} logits"
@@ -154,12 +155,9 @@ def cross_entropy(logits: Sequence[Input], target: int) -> Value:
     if not all(math.isfinite(x) for x in datas):
         msg = f"cross_entropy() needs finite logits, got {datas!r}"
         raise ValueError(msg)
-    k = max(range(len(zs)), key=datas.__getitem__)
-    m = datas[k]  # a constant shift: log-sum-exp does not depend on it, its gradient is 0
-    shifted = [z - m for z in zs]
-    rest = [s.exp() for i, s in enumerate(shifted) if i != k]
-    rest.append(shifted[k].exp() - 1.0)  # exactly 0 in value; carries z_k's gradient
-    return value_sum(rest).log1p() - shifted[int(target)]
+    # One log_softmax node: its float function shifts by the largest logit inside, so that a
+    # trace or a compiled replay never bakes in the shift of the data it first saw.
+    return -log_softmax(zs, target)
 
 
 def l2_penalty(params: Sequence[Value], lam: float) -> Value:
@@ -168,15 +166,10 @@ def l2_penalty(params: Sequence[Value], lam: float) -> Value:
     >>> l2_penalty([Value(1.0), Value(-2.0)], 0.5).data
     2.5
     """
-    if isinstance(lam, bool) or not isinstance(lam, numbers.Real):
-        msg = f"l2_penalty() needs a real lam, got {type(lam).__name__}: {lam!r}"
-        raise TypeError(msg)
-    if not math.isfinite(lam) or lam < 0:
-        msg = f"l2_penalty() needs a finite lam >= 0, got {lam!r}"
-        raise ValueError(msg)
+    lam = _checks.real(lam, "l2_penalty() lam", finite=True, low=0.0)
     ps = list(params)
     for i, p in enumerate(ps):
         if not isinstance(p, Value):
             msg = f"l2_penalty() needs Values (parameters), got {type(p).__name__} at index {i}"
             raise TypeError(msg)
-    return dot(ps, ps) * float(lam)
+    return dot(ps, ps) * lam

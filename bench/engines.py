@@ -12,7 +12,7 @@ import importlib.metadata
 import math
 from dataclasses import dataclass
 from operator import mul
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 import autograd_lite as al
 from autograd_lite import losses, nn
@@ -160,32 +160,39 @@ def _set_weights(model: Any, weights: Weights) -> None:
 class _LiteTrainer:
     def __init__(self, weights: Weights, task: Task) -> None:
         nin = len(weights[0][0][0])
-        self.model = nn.MLP(nin, [len(layer) for layer in weights], activation="relu", seed=0)
+        sizes = [len(layer) for layer in weights]
+        # One output scores a point (a Value); several are class logits (a list).
+        self.scorer = nn.MLP(nin, sizes, activation="relu", seed=0) if sizes[-1] == 1 else None
+        self.classifier = (
+            None if sizes[-1] == 1 else nn.MLP(nin, sizes, activation="relu", seed=0, returns=list)
+        )
+        self.model: nn.Module[Any] = self.scorer or self.classifier  # type: ignore[assignment]
         _set_weights(self.model, weights)
         self.params = self.model.parameters()
         self.task = task
 
     def step(self) -> float:
         task = self.task
-        model = self.model
-        model.zero_grad()
-        if task.loss == "hinge":
-            scores = [model(x) for x in task.inputs]
+        self.model.zero_grad()
+        if self.scorer is not None:
+            scores = [self.scorer(x) for x in task.inputs]
             loss = losses.hinge(scores, task.targets) + losses.l2_penalty(self.params, task.lam)
         else:
+            assert self.classifier is not None
+            classifier = self.classifier
             per_sample = [
-                losses.cross_entropy(model(x), t)
+                losses.cross_entropy(classifier(x), t)
                 for x, t in zip(task.inputs, task.targets, strict=True)
             ]
             loss = al.sum(per_sample) * (1.0 / len(per_sample))
         loss.backward()
         lr = task.lr
         for p in self.params:
-            p.data -= lr * cast(float, p.grad)
+            p.data -= lr * p.grad
         return loss.data
 
     def gradients(self) -> list[float]:
-        return [cast(float, p.grad) for p in self.params]
+        return [float(p.grad) for p in self.params]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -19,32 +19,70 @@ import pytest
 
 import autograd_lite as al
 from autograd_lite import Value, no_grad, primitive, topological_order
-from autograd_lite.rules import RULES
+from autograd_lite.rules import OPERATIONS
 
 # --- construction ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("raw", [3, True, 2.5, fractions.Fraction(1, 4)])
+@pytest.mark.parametrize("raw", [3, 2.5, fractions.Fraction(1, 4), 10**300])
 def test_data_is_always_a_float(raw: float) -> None:
-    """Ints, bools and other real numbers are stored as Python floats."""
+    """Ints and other real numbers are stored as Python floats."""
     v = Value(raw)
     assert type(v.data) is float
     assert v.data == float(raw)
     assert type(v.grad) is float
 
 
-@pytest.mark.parametrize("bad", ["a", None, 1 + 2j, [1.0]])
+@pytest.mark.parametrize("bad", ["a", None, 1 + 2j, [1.0], True, False])
 def test_value_rejects_non_real_data(bad: object) -> None:
-    """Value() of a non-number raises TypeError naming the type."""
+    """Value() of a non-number (a bool included: it is a flag) raises TypeError naming it."""
     with pytest.raises(
-        TypeError, match=rf"Value\(\) needs a real number, got {type(bad).__name__}"
+        TypeError, match=rf"Value\(\) must be a real number, got {type(bad).__name__}: "
     ):
         Value(bad)  # type: ignore[arg-type]
 
 
+def test_an_int_beyond_the_float_range_is_named_by_every_operation() -> None:
+    """10**400 is no float: Value() and every operator say which call got it."""
+    huge = 10**400
+    with pytest.raises(ValueError, match=r"Value\(\) must fit in a float .* got int: 1000"):
+        Value(huge)
+    x = Value(1.0)
+    calls: list[tuple[Callable[[], object], str]] = [
+        (lambda: x + huge, "add"),
+        (lambda: huge * x, "mul"),
+        (lambda: x - huge, "sub"),
+        (lambda: x / huge, "div"),
+        (lambda: x**huge, "pow_const"),
+        (lambda: huge**x, "pow"),
+        (lambda: al.sum([x, huge]), "sum"),
+        (lambda: x.maximum(huge), "maximum"),
+    ]
+    for make, name in calls:
+        with pytest.raises(ValueError, match=rf"{name}\(\) .*must fit in a float"):
+            make()
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda x: x + True,
+        lambda x: True * x,
+        lambda x: x**True,
+        lambda x: al.sum([x, True]),
+        lambda x: x.leaky_relu(True),
+        lambda x: x.backward(True),
+    ],
+)
+def test_a_bool_is_never_a_number(make: Callable[[Value], object]) -> None:
+    """One rule everywhere: True is a flag, so it is refused wherever a number is expected."""
+    with pytest.raises(TypeError):
+        make(Value(2.0))
+
+
 def test_value_of_a_value_is_refused_with_a_hint() -> None:
     """Wrapping a Value in a Value is a mistake; the message says what to use instead."""
-    with pytest.raises(TypeError, match="detach"):
+    with pytest.raises(TypeError, match=r"got a Value \(use \.data"):
         Value(Value(1.0))  # type: ignore[arg-type]
 
 
@@ -72,12 +110,39 @@ def test_operands_that_are_not_real_numbers_raise_type_error(
         op(Value(2.0), bad)
 
 
-def test_value_has_identity_semantics_and_is_hashable() -> None:
-    """Values compare by identity, so sets and dicts of nodes work."""
+def test_values_compare_by_data_and_hash_by_identity() -> None:
+    """== and < compare numbers, as floats do; sets and dicts still hold nodes."""
     a, b = Value(1.0), Value(1.0)
-    assert a != b
-    assert len({a, b, a}) == 2
+    assert a == b and (a != b) is False and a == 1.0 and a == 1
+    assert (a == b) + 0.0 == 1.0  # no silently wrong number from identity
+    assert len({a, b, a}) == 2 and {a: 1, b: 2}[a] == 1
     assert not hasattr(a, "__dict__")  # __slots__
+    small, big = Value(-2.0), Value(3.0)
+    assert small < big <= 3 and big > 0 and small <= 0 and not (big < small)
+    assert max(small, big) is big and min(small, 0.5) is small
+    assert sorted([big, small, a]) == [small, a, big]
+    assert bool(Value(0.0)) is False and bool(big) is True
+    assert Value(1.0) < 10**400  # ints compare exactly, as with floats
+    assert Value(math.nan) != Value(math.nan)
+    with pytest.raises(TypeError):
+        _ = a < "1"  # type: ignore[operator]
+    assert (a == "1") is False
+
+
+def test_data_assignment_keeps_a_float() -> None:
+    """.data takes numbers and Values (their number, as PyTorch's .data), never a bool or str."""
+    x = Value(1.0)
+    x.data = 2
+    assert type(x.data) is float and x.data == 2.0
+    y = Value(3.0)
+    x.grad = y * 2.0  # as after backward(create_graph=True)
+    x.data -= 0.5 * x.grad
+    assert type(x.data) is float and x.data == -1.0
+    with pytest.raises(TypeError, match=r"Value\.data must be a real number, got str"):
+        x.data = "1"
+    with pytest.raises(TypeError, match="bool"):
+        x.data = True
+    assert x.data == -1.0
 
 
 def test_repr_and_format() -> None:
@@ -115,7 +180,7 @@ def test_numbers_become_constant_leaves() -> None:
     constant, parent = y.parents
     assert constant.op == "const" and constant.data == 3.0 and constant.is_leaf
     assert parent is x
-    assert x.op == "" and y.op == "*"
+    assert x.op == "" and y.op == "mul"
 
 
 def test_constant_exponent_is_not_a_node() -> None:
@@ -123,7 +188,7 @@ def test_constant_exponent_is_not_a_node() -> None:
     x = Value(3.0)
     y = x**2
     assert y.parents == (x,)
-    assert y.op == "**2"
+    assert y.op == "pow_const" and y._op == "**2"
     y.backward()
     assert x.grad == 6.0
 
@@ -435,8 +500,8 @@ def test_custom_primitive_checks_its_rule() -> None:
         cube("x")
 
 
-def test_every_rule_is_reachable_from_a_value() -> None:
-    """Each entry of the rules table names an operation a user can call."""
+def test_every_operation_is_reachable_from_a_value() -> None:
+    """Each entry of the operation table is applied by an operator, a method or a function."""
     x, y = Value(0.7), Value(1.3)
     made = {
         (x + y).op,
@@ -447,21 +512,61 @@ def test_every_rule_is_reachable_from_a_value() -> None:
         (x**2).op,
         (x**y).op,
         abs(x).op,
-        x.exp().op,
-        x.log().op,
-        x.log1p().op,
-        x.sqrt().op,
-        x.sin().op,
-        x.cos().op,
-        x.tanh().op,
-        x.sigmoid().op,
-        x.softplus().op,
-        x.relu().op,
-        x.leaky_relu().op,
+        math.floor(x).op,
+        math.ceil(x).op,
+        round(x).op,
         al.sum([x, y]).op,
         al.dot([x], [y]).op,
+        al.logsumexp([x, y]).op,
+        al.log_softmax([x, y], 1).op,
+        al.maximum(x, y).op,
+        al.minimum(x, y).op,
+        al.atan2(x, y).op,
+        al.hypot(x, y).op,
+        x.clamp(0.0, 1.0).op,
+        x.leaky_relu().op,
+        x.round(1).op,
     }
-    assert {name if not name.startswith("**") else "**" for name in made} == set(RULES)
+    for name, entry in OPERATIONS.items():
+        if entry.method and entry.arity == 1 and not entry.params:
+            made.add(getattr(x, name)().op)
+    assert made == set(OPERATIONS)
+
+
+def test_every_method_is_declared_for_type_checkers() -> None:
+    """The methods made from the table are exactly those Value declares for type checkers."""
+    import ast
+    import inspect
+
+    import autograd_lite.engine as engine
+
+    tree = ast.parse(inspect.getsource(engine))
+    value = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Value")
+    block = next(n for n in value.body if isinstance(n, ast.If))  # if TYPE_CHECKING:
+    declared = {n.name for n in block.body if isinstance(n, ast.FunctionDef)}
+    made = set()
+    for name, entry in OPERATIONS.items():
+        if entry.method:
+            made.add(name)
+        made.update(op for op in (entry.operator, entry.reflected) if op)
+    made -= {"__add__", "__mul__"}  # written out in the class as the worked example
+    assert declared == made, (sorted(made - declared), sorted(declared - made))
+
+
+def test_help_of_a_made_method_reads_like_a_written_one() -> None:
+    """help(Value.tanh) shows the name, a signature and the rule's one-line docstring."""
+    import pydoc
+
+    text = pydoc.plain(pydoc.render_doc(Value.tanh))
+    assert "tanh(self" in text and "Hyperbolic tangent." in text
+    assert "slope=0.01" in pydoc.plain(pydoc.render_doc(Value.leaky_relu))
+    assert Value.clamp.__doc__ and "low, high" in str(inspect_signature(Value.clamp))
+
+
+def inspect_signature(f: object) -> object:
+    import inspect
+
+    return inspect.signature(f)  # type: ignore[arg-type]
 
 
 # --- scale and determinism -------------------------------------------------------------------

@@ -21,6 +21,7 @@ import autograd_lite as al
 from autograd_lite import Value, primitive
 from autograd_lite.rules import Math, Num, RuleResult
 from autograd_lite.testing import GradcheckError, gradcheck, gradgradcheck
+from autograd_lite.testing._domains import DOMAINS, call
 from autograd_lite.testing.strategies import OPS, Case, arguments, cases, describe, evaluate
 
 mp = mpmath.mp
@@ -30,116 +31,9 @@ ABS = 1e-11
 Matrix = list[list[Any]]
 
 
-def _falling(c: Any, k: int) -> Any:
-    """c (c - 1) ... (c - k + 1): the factor in the k-th derivative of x ** c."""
-    product: Any = 1
-    for j in range(k):
-        product *= c - j
-    return product
-
-
-def _power_term(x: Any, c: Any, k: int) -> Any:
-    """d^k/dx^k x ** c, written so that x = 0 with a vanishing factor gives 0."""
-    factor = _falling(c, k)
-    return 0 if factor == 0 else factor * mpmath.power(x, c - k)
-
-
 def _zeros(n: int) -> Matrix:
     return [[0] * n for _ in range(n)]
 
-
-def _unary_hessian(second: Callable[[Any], Any]) -> Callable[[Sequence[Any], Any], Matrix]:
-    return lambda xs, c: [[second(xs[0])]]
-
-
-def _div_hessian(xs: Sequence[Any], c: Any) -> Matrix:
-    x, y = xs
-    return [[0, -1 / y**2], [-1 / y**2, 2 * x / y**3]]
-
-
-def _pow_hessian(xs: Sequence[Any], c: Any) -> Matrix:
-    x, y = xs
-    log = mpmath.log(x)
-    mixed = x ** (y - 1) * (1 + y * log)
-    return [[_power_term(x, y, 2), mixed], [mixed, x**y * log**2]]
-
-
-def _dot_hessian(xs: Sequence[Any], c: Any) -> Matrix:
-    n = len(xs) // 2
-    h = _zeros(2 * n)
-    for i in range(n):
-        h[i][n + i] = h[n + i][i] = 1  # d2/dwi dxi = 1
-    return h
-
-
-def _sigmoid(x: Any) -> Any:
-    return 1 / (1 + mpmath.exp(-x))
-
-
-def _sigmoid_second(x: Any) -> Any:
-    s = _sigmoid(x)
-    return s * (1 - s) * (1 - 2 * s)
-
-
-def _sigmoid_third(x: Any) -> Any:
-    s = _sigmoid(x)
-    return s * (1 - s) * (1 - 6 * s + 6 * s**2)
-
-
-def _tanh_third(x: Any) -> Any:
-    sech2 = mpmath.sech(x) ** 2
-    return 4 * sech2 * mpmath.tanh(x) ** 2 - 2 * sech2**2
-
-
-# Closed-form Hessians of every op (as a function of its inputs and constants).
-HESSIANS: dict[str, Callable[[Sequence[Any], Any], Matrix]] = {
-    "+": lambda xs, c: _zeros(2),
-    "-": lambda xs, c: _zeros(2),
-    "neg": lambda xs, c: _zeros(1),
-    "*": lambda xs, c: [[0, 1], [1, 0]],
-    "/": _div_hessian,
-    "**": lambda xs, c: [[_power_term(xs[0], c[0], 2)]],
-    "pow": _pow_hessian,
-    "abs": lambda xs, c: _zeros(1),
-    "exp": _unary_hessian(mpmath.exp),
-    "log": _unary_hessian(lambda x: -1 / x**2),
-    "log1p": _unary_hessian(lambda x: -1 / (1 + x) ** 2),
-    "sqrt": _unary_hessian(lambda x: -mpmath.power(x, -1.5) / 4),
-    "sin": _unary_hessian(lambda x: -mpmath.sin(x)),
-    "cos": _unary_hessian(lambda x: -mpmath.cos(x)),
-    "tanh": _unary_hessian(lambda x: -2 * mpmath.sech(x) ** 2 * mpmath.tanh(x)),
-    "sigmoid": _unary_hessian(_sigmoid_second),
-    "softplus": _unary_hessian(lambda x: _sigmoid(x) * (1 - _sigmoid(x))),
-    "relu": lambda xs, c: _zeros(1),
-    "leaky_relu": lambda xs, c: _zeros(1),
-    "sum": lambda xs, c: _zeros(len(xs)),
-    "dot": _dot_hessian,
-}
-
-# Closed-form third derivatives along each input: d3f/dxi3 for every i.
-THIRDS: dict[str, Callable[[Sequence[Any], Any], list[Any]]] = {
-    "+": lambda xs, c: [0, 0],
-    "-": lambda xs, c: [0, 0],
-    "neg": lambda xs, c: [0],
-    "*": lambda xs, c: [0, 0],
-    "/": lambda xs, c: [0, -6 * xs[0] / xs[1] ** 4],
-    "**": lambda xs, c: [_power_term(xs[0], c[0], 3)],
-    "pow": lambda xs, c: [_power_term(xs[0], xs[1], 3), xs[0] ** xs[1] * mpmath.log(xs[0]) ** 3],
-    "abs": lambda xs, c: [0],
-    "exp": lambda xs, c: [mpmath.exp(xs[0])],
-    "log": lambda xs, c: [2 / xs[0] ** 3],
-    "log1p": lambda xs, c: [2 / (1 + xs[0]) ** 3],
-    "sqrt": lambda xs, c: [3 * mpmath.power(xs[0], -2.5) / 8],
-    "sin": lambda xs, c: [-mpmath.cos(xs[0])],
-    "cos": lambda xs, c: [mpmath.sin(xs[0])],
-    "tanh": lambda xs, c: [_tanh_third(xs[0])],
-    "sigmoid": lambda xs, c: [_sigmoid_third(xs[0])],
-    "softplus": lambda xs, c: [_sigmoid_second(xs[0])],
-    "relu": lambda xs, c: [0],
-    "leaky_relu": lambda xs, c: [0],
-    "sum": lambda xs, c: [0] * len(xs),
-    "dot": lambda xs, c: [0] * len(xs),
-}
 
 NAMES = sorted(OPS)
 
@@ -189,22 +83,38 @@ def _op_mp_function(name: str, consts: tuple[float, ...]) -> Callable[..., Any]:
     return lambda *xs: function(*xs, *consts)
 
 
+def _closed_hessian(name: str, inputs: Sequence[float], consts: tuple[Any, ...]) -> Matrix:
+    """d/dxj of each closed-form partial d/dxi (the domain's oracle), by mpmath."""
+    domain = DOMAINS[name]
+    with mp.workdps(DPS):
+        point = [mpmath.mpf(x) for x in inputs]
+        n = len(point)
+        h = _zeros(n)
+        for i in range(n):
+            for j in range(n):
+
+                def partial_i(t: Any, i: int = i, j: int = j) -> Any:
+                    moved = [*point[:j], t, *point[j + 1 :]]
+                    return call(domain.partials, mpmath, name, moved, consts)[i]
+
+                h[i][j] = mpmath.diff(partial_i, point[j])
+        return h
+
+
 @pytest.mark.parametrize("name", NAMES)
 @settings(max_examples=100)
 @given(data=st.data())
 def test_op_hessian_matches_closed_form_and_mpmath(name: str, data: st.DataObject) -> None:
-    """Every op's matrix of second derivatives equals its closed form and mpmath's."""
+    """Every op's second derivatives equal mpmath's of its value and of its closed-form slopes."""
     inputs, consts = data.draw(arguments(name), label="inputs, consts")
     analytic = al.hessian(_op_function(name, consts))(*inputs)
     where = f"{name} at inputs={list(inputs)!r} consts={consts!r}"
-    with mp.workdps(DPS):
-        closed = HESSIANS[name]([mpmath.mpf(x) for x in inputs], consts)
-    assert_matrix_close("closed form", where, analytic, closed)
+    assert_matrix_close("closed form", where, analytic, _closed_hessian(name, inputs, consts))
     numeric = _mp_hessian(_op_mp_function(name, consts), inputs)
     assert_matrix_close("mpmath", where, analytic, numeric)
 
 
-def _third_along(name: str, inputs: Sequence[float], consts: tuple[float, ...], i: int) -> Any:
+def _third_along(name: str, inputs: Sequence[float], consts: tuple[Any, ...], i: int) -> Any:
     """d3f/dxi3 by nesting grad three times, the other inputs held as numbers."""
     spec = OPS[name]
 
@@ -219,17 +129,24 @@ def _third_along(name: str, inputs: Sequence[float], consts: tuple[float, ...], 
 @settings(max_examples=60)
 @given(data=st.data())
 def test_op_third_derivatives_match_closed_form_and_mpmath(name: str, data: st.DataObject) -> None:
-    """grad(grad(grad(op))) along each input equals the closed form and mpmath's."""
+    """grad(grad(grad(op))) along each input equals mpmath's, of the value and the slope."""
     inputs, consts = data.draw(arguments(name), label="inputs, consts")
     mp_function = _op_mp_function(name, consts)
+    domain = DOMAINS[name]
     with mp.workdps(DPS):
         point = [mpmath.mpf(x) for x in inputs]
-        closed = THIRDS[name](point, consts)
         numeric = []
+        closed = []
         for i in range(len(point)):
             orders = [0] * len(point)
             orders[i] = 3
             numeric.append(mpmath.diff(mp_function, point, orders))
+
+            def slope(t: Any, i: int = i) -> Any:
+                moved = [*point[:i], t, *point[i + 1 :]]
+                return call(domain.partials, mpmath, name, moved, consts)[i]
+
+            closed.append(mpmath.diff(slope, point[i], 2))
     for i in range(len(inputs)):
         analytic = float(_third_along(name, inputs, consts, i))
         assert _close(analytic, closed[i]) and _close(analytic, numeric[i]), (

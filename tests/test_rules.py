@@ -1,10 +1,11 @@
-"""Every derivative rule against oracles that are not the engine: mpmath and closed forms.
+"""Every rule of the operation table against oracles that are not the engine.
 
-For each op of `autograd_lite.rules.RULES`, hypothesis draws inputs inside the op's domain
-(`autograd_lite.testing.strategies.OPS`, the one table of domains); the rule's value and local
-partials are compared with mpmath's high-precision central differences of an independent
-implementation, and with closed-form derivatives written here. Failures print the inputs, the
-analytic and the reference numbers.
+Parametrized over `autograd_lite.rules.OPERATIONS`, so a new operation is checked without
+anyone touching this file: hypothesis draws inputs inside the operation's domain
+(`autograd_lite.testing._domains.DOMAINS`, where each operation also states its oracles), and the
+rule's value and local partials are compared with mpmath's high-precision value, mpmath's
+numerical derivatives of that value, and the closed-form partials written independently of the
+rules. Failures print the inputs, the analytic and the reference numbers.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autograd_lite import Value
-from autograd_lite.rules import FLOATS, RULES
+from autograd_lite.engine import Op, _op_with
+from autograd_lite.rules import FLOATS, OPERATIONS
+from autograd_lite.testing._domains import DOMAINS, call
 from autograd_lite.testing.strategies import OPS, arguments
 
 mp = mpmath.mp
@@ -27,55 +30,23 @@ DPS = 40  # digits for the oracle: far beyond float64, so its own error never ma
 REL = 1e-9  # a rule's partial in floats against the exact value at the same float inputs
 ABS = 1e-12
 
-Partials = Callable[[Sequence[Any], tuple[float, ...]], list[Any]]
+NAMES = sorted(OPERATIONS)
 
 
-def _power_const_slope(xs: Sequence[Any], c: tuple[float, ...]) -> list[Any]:
-    (x,), (k,) = xs, c
-    return [0 if k == 0 else k * mpmath.power(x, k - 1)]
+def run_rule(
+    name: str, inputs: Sequence[float], consts: Sequence[Any]
+) -> tuple[Any, tuple[Any, ...]]:
+    """The rule of the operation applied to floats, as the engine applies it."""
+    op = Op(OPERATIONS[name]) if not consts else _op_with(OPERATIONS[name], tuple(consts))
+    return op.run(FLOATS, list(inputs))
 
 
-def _dot_partials(xs: Sequence[Any], c: tuple[float, ...]) -> list[Any]:
-    n = len(xs) // 2
-    return [*xs[n:], *xs[:n]]
+def mp_value(name: str, inputs: Sequence[Any], consts: Sequence[Any]) -> Any:
+    """The op's value from its mpmath reference."""
+    return call(DOMAINS[name].reference, mpmath, name, inputs, consts)
 
 
-# Closed-form partials, written independently of rules.py (tanh' as sech**2, not 1 - tanh**2).
-CLOSED_FORMS: dict[str, Partials] = {
-    "+": lambda xs, c: [1, 1],
-    "-": lambda xs, c: [1, -1],
-    "neg": lambda xs, c: [-1],
-    "*": lambda xs, c: [xs[1], xs[0]],
-    "/": lambda xs, c: [1 / xs[1], -xs[0] / xs[1] ** 2],
-    "**": _power_const_slope,
-    "pow": lambda xs, c: [xs[1] * xs[0] ** (xs[1] - 1), xs[0] ** xs[1] * mpmath.log(xs[0])],
-    "abs": lambda xs, c: [mpmath.sign(xs[0])],
-    "exp": lambda xs, c: [mpmath.exp(xs[0])],
-    "log": lambda xs, c: [1 / xs[0]],
-    "log1p": lambda xs, c: [1 / (1 + xs[0])],
-    "sqrt": lambda xs, c: [1 / (2 * mpmath.sqrt(xs[0]))],
-    "sin": lambda xs, c: [mpmath.cos(xs[0])],
-    "cos": lambda xs, c: [-mpmath.sin(xs[0])],
-    "tanh": lambda xs, c: [mpmath.sech(xs[0]) ** 2],
-    "sigmoid": lambda xs, c: [mpmath.exp(-xs[0]) / (1 + mpmath.exp(-xs[0])) ** 2],
-    "softplus": lambda xs, c: [1 / (1 + mpmath.exp(-xs[0]))],
-    "relu": lambda xs, c: [1 if xs[0] > 0 else 0],
-    "leaky_relu": lambda xs, c: [1 if xs[0] > 0 else c[0]],
-    "sum": lambda xs, c: [1] * len(xs),
-    "dot": _dot_partials,
-}
-
-NAMES = sorted(RULES)
-
-
-def _mp_value(name: str, xs: Sequence[Any], consts: tuple[float, ...]) -> Any:
-    """The op's value in mpmath (an implementation independent of the engine's rules)."""
-    function = OPS[name].on_mpmath
-    assert function is not None
-    return function(*xs, *consts)
-
-
-def mp_partials(name: str, inputs: Sequence[float], consts: tuple[float, ...]) -> list[Any]:
+def mp_partials(name: str, inputs: Sequence[float], consts: Sequence[Any]) -> list[Any]:
     """Each partial derivative by mpmath's numerical differentiation in high precision."""
     with mp.workdps(DPS):
         point = [mpmath.mpf(x) for x in inputs]
@@ -83,23 +54,24 @@ def mp_partials(name: str, inputs: Sequence[float], consts: tuple[float, ...]) -
         for i in range(len(point)):
 
             def along(t: Any, i: int = i) -> Any:
-                return _mp_value(name, [*point[:i], t, *point[i + 1 :]], consts)
+                return mp_value(name, [*point[:i], t, *point[i + 1 :]], consts)
 
             slopes.append(mpmath.diff(along, point[i]))
         return slopes
 
 
-def closed_partials(name: str, inputs: Sequence[float], consts: tuple[float, ...]) -> list[Any]:
+def closed_partials(name: str, inputs: Sequence[float], consts: Sequence[Any]) -> list[Any]:
     """Each partial derivative from its closed form, in high precision."""
     with mp.workdps(DPS):
-        return list(CLOSED_FORMS[name]([mpmath.mpf(x) for x in inputs], consts))
+        point = [mpmath.mpf(x) for x in inputs]
+        return list(call(DOMAINS[name].partials, mpmath, name, point, consts))
 
 
 def assert_close(
     what: str,
     name: str,
     inputs: Sequence[float],
-    consts: tuple[float, ...],
+    consts: Sequence[Any],
     analytic: Sequence[float],
     reference: Sequence[Any],
     rel: float = REL,
@@ -123,10 +95,24 @@ def assert_close(
         )
 
 
-def test_every_rule_has_a_domain_and_a_closed_form() -> None:
-    """The domain table and the closed forms name exactly the ops of RULES."""
-    assert set(OPS) == set(RULES)
-    assert set(CLOSED_FORMS) == set(RULES)
+def test_every_operation_has_a_domain_with_oracles() -> None:
+    """The domain table names exactly the operations of the registry, each with its oracles."""
+    assert set(DOMAINS) == set(OPERATIONS), (
+        f"missing: {sorted(set(OPERATIONS) - set(DOMAINS))}, "
+        f"extra: {sorted(set(DOMAINS) - set(OPERATIONS))}"
+    )
+    for name, domain in DOMAINS.items():
+        for oracle in (domain.reference, domain.partials, domain.torch):
+            assert callable(oracle), name
+    assert set(OPS) == set(OPERATIONS)
+
+
+def test_one_name_per_operation() -> None:
+    """The rule's name, the registry key and every node's op name are one and the same."""
+    for name, entry in OPERATIONS.items():
+        assert entry.name == name == entry.rule.__name__
+    x = Value(0.5)
+    assert (x + 1).op == "add" and (x**2).op == "pow_const" and (x**x).op == "pow"
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -135,9 +121,9 @@ def test_every_rule_has_a_domain_and_a_closed_form() -> None:
 def test_rule_matches_mpmath_and_closed_form(name: str, data: st.DataObject) -> None:
     """A rule's value and local partials equal mpmath's high-precision ones and closed forms."""
     inputs, consts = data.draw(arguments(name), label="inputs, consts")
-    out, partials = RULES[name](FLOATS, *inputs, *consts)
+    out, partials = run_rule(name, inputs, consts)
     with mp.workdps(DPS):
-        expected = _mp_value(name, [mpmath.mpf(x) for x in inputs], consts)
+        expected = mp_value(name, [mpmath.mpf(x) for x in inputs], consts)
     assert_close("mpmath value", name, inputs, consts, [out], [expected])
     assert_close("mpmath", name, inputs, consts, partials, mp_partials(name, inputs, consts))
     assert_close(
@@ -153,11 +139,11 @@ def test_engine_op_gradients_match_closed_form(name: str, data: st.DataObject) -
     inputs, consts = data.draw(arguments(name), label="inputs, consts")
     leaves = [Value(x) for x in inputs]
     out = OPS[name].on_values(*leaves, *consts)
-    # x ** c is one op per exponent, named like "**2"; every other op keeps its rule's name.
-    assert out.op == (f"**{consts[0]:g}" if name == "**" else name)
+    assert out.op == name
     out.backward()
     assert all(type(leaf.grad) is float for leaf in leaves)
     grads = [float(leaf.grad) for leaf in leaves]
+    # A leaf used twice (a repeated operand) is not what this test draws: one leaf per input.
     assert_close("closed form", name, inputs, consts, grads, closed_partials(name, inputs, consts))
 
 
@@ -202,11 +188,14 @@ def test_numbers_on_either_side_of_an_operator(form: str, x: float, c: float) ->
 
 
 # Points at the edge of, or beyond, the domains the strategies draw from.
-EDGES: list[tuple[str, tuple[float, ...], tuple[float, ...]]] = [
+EDGES: list[tuple[str, tuple[float, ...], tuple[Any, ...]]] = [
     ("exp", (50.0,), ()),
     ("exp", (-700.0,), ()),
+    ("expm1", (1e-12,), ()),
     ("log", (1e-300,), ()),
     ("log", (1e300,), ()),
+    ("log2", (1e-300,), ()),
+    ("log10", (1e300,), ()),
     ("log1p", (-0.999999,), ()),
     ("log1p", (1e-12,), ()),
     ("sqrt", (1e-12,), ()),
@@ -217,41 +206,69 @@ EDGES: list[tuple[str, tuple[float, ...], tuple[float, ...]]] = [
     ("softplus", (-700.0,), ()),
     ("softplus", (700.0,), ()),
     ("sin", (1e6,), ()),
-    ("/", (1.0, 1e-150), ()),
+    ("tan", (1.57,), ()),
+    ("asin", (0.999999,), ()),
+    ("acos", (-0.999999,), ()),
+    ("atan", (1e150,), ()),
+    ("atan2", (1e-200, 1e-200), ()),
+    ("atan2", (1.0, -1e300), ()),
+    ("hypot", (1e-200, 3e-200), ()),
+    ("hypot", (1e300, 1e300), ()),
+    ("sinh", (700.0,), ()),
+    ("cosh", (-700.0,), ()),
+    ("div", (1.0, 1e-150), ()),
     ("pow", (1e-3, 3.5), ()),
     ("pow", (7.0, -0.5), ()),
-    ("**", (-2.0,), (3.0,)),
-    ("**", (-0.5,), (-3.0,)),
-    ("**", (0.0,), (2.0,)),
+    ("pow_const", (-2.0,), (3.0,)),
+    ("pow_const", (-0.5,), (-3.0,)),
+    ("pow_const", (0.0,), (2.0,)),
     ("relu", (1e-300,), ()),
     ("relu", (-1e-300,), ()),
     ("abs", (-1e-300,), ()),
     ("leaky_relu", (-1e-300,), (0.3,)),
     ("dot", (1e150, -1e150, 1e-150, 1e-150), ()),
+    ("logsumexp", (1e4, -1e4, 0.0), ()),
+    ("log_softmax", (40.0, 0.0), (1,)),
+    ("log_softmax", (-1e4, 1e4), (0,)),
+    ("maximum", (1e300, -1e300), ()),
+    ("clamp", (1e300,), (-1.0, 1.0)),
 ]
 
 
 @pytest.mark.parametrize(("name", "inputs", "consts"), EDGES)
 def test_rule_at_the_edges_of_its_domain(
-    name: str, inputs: tuple[float, ...], consts: tuple[float, ...]
+    name: str, inputs: tuple[float, ...], consts: tuple[Any, ...]
 ) -> None:
     """Near poles, kinks, overflow and underflow each rule still gives the closed form."""
-    _, partials = RULES[name](FLOATS, *inputs, *consts)
+    _, partials = run_rule(name, inputs, consts)
     assert_close(
         "closed form", name, inputs, consts, partials, closed_partials(name, inputs, consts)
     )
 
 
 @pytest.mark.parametrize(
-    ("name", "consts", "subgradient"),
-    [("relu", (), 0.0), ("abs", (), 0.0), ("leaky_relu", (0.2,), 0.2)],
+    ("name", "inputs", "consts", "subgradients"),
+    [
+        ("relu", (0.0,), (), (0.0,)),
+        ("abs", (0.0,), (), (0.0,)),
+        ("leaky_relu", (0.0,), (0.2,), (0.2,)),
+        ("maximum", (1.0, 1.0), (), (0.5, 0.5)),
+        ("minimum", (-2.0, -2.0), (), (0.5, 0.5)),
+        ("clamp", (0.0,), (0.0, 1.0), (1.0,)),
+        ("clamp", (1.0,), (0.0, 1.0), (1.0,)),
+        ("hypot", (0.0, 0.0), (), (0.0, 0.0)),
+        ("atan2", (0.0, 0.0), (), (0.0, 0.0)),
+        ("sign", (0.0,), (), (0.0,)),
+        ("floor", (3.0,), (), (0.0,)),
+        ("round", (2.5,), (0,), (0.0,)),
+    ],
 )
 def test_documented_subgradient_at_the_kink(
-    name: str, consts: tuple[float, ...], subgradient: float
+    name: str, inputs: tuple[float, ...], consts: tuple[Any, ...], subgradients: tuple[float, ...]
 ) -> None:
-    """At x = 0 relu and abs take slope 0, leaky_relu its own slope, through Values too."""
-    _, partials = RULES[name](FLOATS, 0.0, *consts)
-    assert partials == (subgradient,)
-    leaf = Value(0.0)
-    OPS[name].on_values(leaf, *consts).backward()
-    assert leaf.grad == subgradient
+    """At a kink or a jump each rule takes its documented subgradient, through Values too."""
+    _, partials = run_rule(name, inputs, consts)
+    assert partials == subgradients
+    leaves = [Value(x) for x in inputs]
+    OPS[name].on_values(*leaves, *consts).backward()
+    assert tuple(leaf.grad for leaf in leaves) == subgradients

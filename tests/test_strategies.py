@@ -19,14 +19,12 @@ from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
 from autograd_lite import Value, primitive
-from autograd_lite.rules import FLOATS, RULES, Math, Num, RuleResult
+from autograd_lite.engine import Op, _op_with
+from autograd_lite.rules import FLOATS, OPERATIONS, Math, Num, RuleResult
 from autograd_lite.testing import gradcheck
+from autograd_lite.testing._domains import CAP, DOMAINS, MARGIN, PAD
 from autograd_lite.testing.strategies import (
-    BOXES,
-    CAP,
-    MARGIN,
     OPS,
-    PAD,
     Case,
     Expr,
     OpSpec,
@@ -41,13 +39,30 @@ from autograd_lite.testing.strategies import (
     evaluate,
     expressions,
 )
+from autograd_lite.testing.strategies._exprs import BOXES  # the internal boxes
 
-KINKED = {"relu", "abs", "leaky_relu"}
+
+def run_rule(name: str, inputs: Any, consts: Any) -> tuple[Any, tuple[Any, ...]]:
+    """The operation's rule on floats, as the engine runs it."""
+    op = Op(OPERATIONS[name]) if not consts else _op_with(OPERATIONS[name], tuple(consts))
+    return op.run(FLOATS, list(inputs))
 
 
-def test_every_rule_has_a_domain_entry() -> None:
-    """The one table of domains lists exactly the ops of autograd_lite.rules.RULES."""
-    assert sorted(OPS) == sorted(RULES)
+def inside_domain(name: str, args: tuple[Any, ...]) -> bool:
+    """Whether one call's inputs lie in the op's pieces (off its kinks) for its constants."""
+    spec = OPS[name]
+    n_consts = len(OPERATIONS[name].params)
+    inputs = args[: len(args) - n_consts] if n_consts else args
+    consts = args[len(args) - n_consts :] if n_consts else ()
+    for i, x in enumerate(inputs):
+        if not any(lo <= x <= hi for lo, hi in spec.input_pieces(consts, i)):
+            return False
+    return not (spec.apart and abs(inputs[0] - inputs[1]) < MARGIN)
+
+
+def test_every_operation_has_a_domain_entry() -> None:
+    """The strategies' table lists exactly the operations of autograd_lite.rules.OPERATIONS."""
+    assert sorted(OPS) == sorted(OPERATIONS) == sorted(DOMAINS)
     for name, spec in OPS.items():
         assert spec.name == name
 
@@ -59,11 +74,10 @@ def test_arguments_are_inside_the_domain(name: str, data: st.DataObject) -> None
     """Drawn arguments run through the rule with finite results, off every kink."""
     inputs, consts = data.draw(arguments(name), label="inputs, consts")
     assert all(math.isfinite(x) for x in (*inputs, *consts))
-    out, partials = RULES[name](FLOATS, *inputs, *consts)
+    out, partials = run_rule(name, inputs, consts)
     assert math.isfinite(out)
     assert all(math.isfinite(p) for p in partials)
-    if name in KINKED:
-        assert abs(inputs[0]) >= MARGIN
+    assert inside_domain(name, (*inputs, *consts))
 
 
 @pytest.mark.parametrize("name", sorted(OPS))
@@ -72,10 +86,12 @@ def test_arguments_are_inside_the_domain(name: str, data: st.DataObject) -> None
 def test_domain_floats_suit_the_op_whatever_its_constants(name: str, data: st.DataObject) -> None:
     """domain(op, i) gives floats that input i accepts for any constants the op may take."""
     spec = OPS[name]
-    _, consts = data.draw(arguments(name), label="consts")
-    count = spec.arity or 2
+    drawn, consts = data.draw(arguments(name), label="consts")
+    count = spec.arity or len(drawn)
     inputs = [data.draw(domain(name, i), label=f"x{i}") for i in range(count)]
-    out, _ = RULES[name](FLOATS, *inputs, *consts)
+    if spec.apart:
+        inputs[1] = inputs[0] + 1.0 if inputs[0] < 0.0 else inputs[0] - 1.0
+    out, _ = run_rule(name, inputs, consts)
     assert math.isfinite(out)
 
 
@@ -120,8 +136,7 @@ def _assert_valid_at(case: Case, point: list[float]) -> None:
     evaluate(case.expr, point, backend=recorder)
     for name, args, result in recorder.calls:
         assert math.isfinite(result) and abs(result) <= CAP, (name, args, result)
-        if name in KINKED:
-            assert abs(args[0]) >= MARGIN, (name, args)
+        assert inside_domain(name, args), (name, args)
 
 
 @settings(max_examples=200)
@@ -157,7 +172,9 @@ def _collect(strategy: st.SearchStrategy[Expr], examples: int) -> list[Expr]:
     """Many examples of a strategy (a coverage check, not a property)."""
     found: list[Expr] = []
 
-    @settings(max_examples=examples, database=None)
+    # derandomize: a count over random examples must never fail by chance (it did, one run in
+    # fourteen, under a random profile).
+    @settings(max_examples=examples, database=None, derandomize=True)
     @given(strategy)
     def collect(expr: Expr) -> None:
         found.append(expr)
@@ -174,7 +191,7 @@ def _reuse(expr: Expr) -> int:
 
 def test_dags_cover_every_op_reuse_and_constants() -> None:
     """Over many DAGs every op appears, nodes feed several operands, constants show up."""
-    exprs = _collect(dags(), 300)
+    exprs = _collect(dags(), 600)
     seen = Counter(name for expr in exprs for name in expr.op_names)
     assert set(seen) == set(OPS), f"never generated: {set(OPS) - set(seen)}"
     assert min(seen.values()) >= 5, seen
@@ -187,15 +204,15 @@ def test_dags_cover_every_op_reuse_and_constants() -> None:
 
 def test_trees_cover_every_op() -> None:
     """Over many trees every op appears too."""
-    exprs = _collect(expressions(), 300)
+    exprs = _collect(expressions(), 600)
     seen = Counter(name for expr in exprs for name in expr.op_names)
     assert set(seen) == set(OPS), f"never generated: {set(OPS) - set(seen)}"
 
 
 def test_a_chosen_set_of_ops_is_respected() -> None:
     """Expressions over a few ops use only those."""
-    exprs = _collect(dags(["sin", "*", "+"]), 50)
-    assert {name for expr in exprs for name in expr.op_names} == {"sin", "*", "+"}
+    exprs = _collect(dags(["sin", "mul", "add"]), 50)
+    assert {name for expr in exprs for name in expr.op_names} == {"sin", "mul", "add"}
 
 
 # --- a planted bug shrinks to a minimal expression ------------------------------------------------
@@ -220,7 +237,7 @@ def _fails_gradcheck(case: Case) -> bool:
 @pytest.mark.parametrize("shared", [True, False])
 def test_a_wrong_derivative_shrinks_to_one_application_on_one_input(shared: bool) -> None:
     """hypothesis finds the planted bug among many ops and shrinks it to bad_tanh(x0)."""
-    ops: list[str | OpSpec] = ["+", "*", "sin", "exp", "sigmoid", BAD_TANH, "log", "dot"]
+    ops: list[str | OpSpec] = ["add", "mul", "sin", "exp", "sigmoid", BAD_TANH, "log", "dot"]
     minimal = find(
         cases(ops, shared=shared, max_steps=8),
         _fails_gradcheck,
@@ -235,7 +252,7 @@ def test_a_failing_given_test_reports_the_shrunk_case() -> None:
     """Inside @given, the failure report names the minimal case and the gradcheck numbers."""
 
     @settings(max_examples=500, database=None, derandomize=True)
-    @given(case=cases(["+", "*", "cos", BAD_TANH]))
+    @given(case=cases(["add", "mul", "cos", BAD_TANH]))
     def test_user_ops(case: Case) -> None:
         assert gradcheck(case.expr, case.inputs)
 
@@ -256,10 +273,10 @@ def _expr(*steps: Step, boxes: int = 2) -> Expr:
 def test_describe_writes_python_like_math() -> None:
     """Steps used once are inlined; infix operands get parentheses only when needed."""
     tree = _expr(
-        Step(OPS["*"], (("x", 0), 2.0)),
+        Step(OPS["mul"], (("x", 0), 2.0)),
         Step(OPS["tanh"], (("t", 0),)),
-        Step(OPS["-"], (("t", 1), -1.0)),
-        Step(OPS["**"], (("t", 2),), (2.0,)),
+        Step(OPS["sub"], (("t", 1), -1.0)),
+        Step(OPS["pow_const"], (("t", 2),), (2.0,)),
         Step(OPS["leaky_relu"], (("x", 1),), (0.1,)),
         Step(OPS["dot"], (("t", 3), ("t", 4), ("x", 0), 0.5)),
     )
@@ -268,10 +285,20 @@ def test_describe_writes_python_like_math() -> None:
     assert repr(tree) == f"Expr({expected!r})"
 
 
+def test_describe_writes_the_new_operations_as_they_are_called() -> None:
+    """Operations with constants and lists read as their Python calls."""
+    expr = _expr(
+        Step(OPS["clamp"], (("x", 0),), (-1.0, 1.0)),
+        Step(OPS["log_softmax"], (("t", 0), ("x", 1), 2.0), (1,)),
+        Step(OPS["maximum"], (("t", 1), ("x", 0))),
+    )
+    assert describe(expr) == "maximum(log_softmax([clamp(x0, -1.0, 1.0), x1, 2.0], 1), x0)"
+
+
 def test_describe_names_shared_steps() -> None:
     """A step used twice is written once, named t0, and referred to by name."""
     dag = _expr(
-        Step(OPS["+"], (("x", 0), ("x", 1))),
+        Step(OPS["add"], (("x", 0), ("x", 1))),
         Step(OPS["neg"], (("t", 0),)),
         Step(OPS["sum"], (("t", 1), ("t", 0), ("t", 0))),
     )
@@ -282,10 +309,10 @@ def test_describe_names_shared_steps() -> None:
 def test_an_expression_runs_on_values_floats_and_mpmath() -> None:
     """One description, three backends, one answer."""
     dag = _expr(
-        Step(OPS["*"], (("x", 0), ("x", 1))),
+        Step(OPS["mul"], (("x", 0), ("x", 1))),
         Step(OPS["pow"], (2.0, ("t", 0))),
         Step(OPS["sigmoid"], (("t", 1),)),
-        Step(OPS["+"], (("t", 2), ("t", 0))),
+        Step(OPS["add"], (("t", 2), ("t", 0))),
     )
     x0, x1 = 0.7, -1.2
     t0 = x0 * x1
@@ -323,6 +350,6 @@ def test_custom_op_and_expr_validate_their_arguments() -> None:
         Expr(1, [], [BOXES[0]])
     with pytest.raises(ValueError, match="one box per input"):
         Expr(2, [Step(OPS["sin"], (("x", 0),))], [BOXES[0]])
-    with pytest.raises(KeyError, match="unknown operation 'tan'"):
-        domain("tan")
+    with pytest.raises(KeyError, match="unknown operation 'tnah'"):
+        domain("tnah")
     assert isinstance(OPS["sin"], OpSpec) and repr(OPS["sin"]) == "OpSpec('sin')"

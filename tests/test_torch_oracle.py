@@ -19,6 +19,8 @@ from hypothesis import strategies as st
 
 import autograd_lite as al
 from autograd_lite import Value
+from autograd_lite.rules import OPERATIONS
+from autograd_lite.testing._domains import DOMAINS, call
 from autograd_lite.testing.strategies import OPS, Case, arguments, cases, describe, evaluate
 
 REL = 1e-9
@@ -48,42 +50,21 @@ def torch() -> Any:
     return TORCH
 
 
-def _stack(torch: Any, xs: Sequence[Any]) -> Any:
-    return torch.stack([torch.as_tensor(x, dtype=torch.float64) for x in xs])
-
-
 def torch_functions(torch: Any) -> dict[str, Callable[..., Any]]:
-    """Every op written with torch's own functions, ``fn(*inputs, *consts)``."""
-    functional = torch.nn.functional
+    """Every operation in torch, from its domain's oracle, as ``fn(*inputs, *consts)``."""
+    functions: dict[str, Callable[..., Any]] = {}
+    for name, domain in DOMAINS.items():
+        n_params = len(OPERATIONS[name].params)
 
-    def dot(*xs: Any) -> Any:
-        n = len(xs) // 2
-        return (_stack(torch, xs[:n]) * _stack(torch, xs[n:])).sum()
+        def function(
+            *xs: Any, name: str = name, oracle: Any = domain.torch, n: int = n_params
+        ) -> Any:
+            inputs = xs[: len(xs) - n] if n else xs
+            consts = xs[len(xs) - n :] if n else ()
+            return call(oracle, torch, name, inputs, consts)
 
-    return {
-        "+": lambda x, y: x + y,
-        "-": lambda x, y: x - y,
-        "*": lambda x, y: x * y,
-        "/": lambda x, y: x / y,
-        "neg": lambda x: -x,
-        "**": lambda x, c: x**c,
-        "pow": lambda x, y: x**y,
-        "abs": torch.abs,
-        "exp": torch.exp,
-        "log": torch.log,
-        "log1p": torch.log1p,
-        "sqrt": torch.sqrt,
-        "sin": torch.sin,
-        "cos": torch.cos,
-        "tanh": torch.tanh,
-        "sigmoid": torch.sigmoid,
-        # torch switches to x itself above `threshold`; ours is exact there, so move it away.
-        "softplus": lambda x: functional.softplus(x, beta=1.0, threshold=1000.0),
-        "relu": torch.relu,
-        "leaky_relu": lambda x, slope: functional.leaky_relu(x, negative_slope=slope),
-        "sum": lambda *xs: _stack(torch, xs).sum(),
-        "dot": dot,
-    }
+        functions[name] = function
+    return functions
 
 
 def torch_derivatives(
