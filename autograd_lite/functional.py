@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from autograd_lite import _checks
 from autograd_lite.engine import (
@@ -24,6 +24,7 @@ from autograd_lite.engine import (
 )
 
 __all__ = [
+    "Transform",
     "grad",
     "gradients",
     "hessian",
@@ -38,6 +39,16 @@ __all__ = [
 Scalar = float | int
 Grad = float | Value
 ArgNums = int | Sequence[int]
+
+
+class Transform(NamedTuple):
+    """What a function made by `grad` or `value_and_grad` is: the transform and its arguments."""
+
+    kind: str
+    function: Callable[..., Any]
+    argnums: ArgNums
+    has_aux: bool
+
 
 # How many of our functions are evaluating their function right now. Inside one, a nested
 # grad() must return a graph even when called with plain floats: its function may use the outer
@@ -178,6 +189,8 @@ def value_and_grad(
         gradient = grads[0] if isinstance(argnums, int) else tuple(grads)
         return ((value, aux), gradient) if has_aux else (value, gradient)
 
+    # What autograd_lite.compile reads to compile the transform rather than trace through it.
+    wrapper.transform = Transform("value_and_grad", f, argnums, has_aux)  # type: ignore[attr-defined]
     return wrapper
 
 
@@ -199,6 +212,7 @@ def grad(
         value, g = both(*args, **kwargs)
         return (g, value[1]) if has_aux else g
 
+    gradient.transform = Transform("grad", f, argnums, has_aux)  # type: ignore[attr-defined]
     return gradient
 
 
