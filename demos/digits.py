@@ -137,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> Result:
         f"MLP(64, [{HIDDEN}, 10], {ACTIVATION}), softmax cross-entropy, Adam (lr {LEARNING_RATE} → "
         f"{LEARNING_RATE / 10:g}), batches of {batch_size}, {epochs} epochs."
     )
-    model = MLP(64, [HIDDEN, 10], activation=ACTIVATION, seed=SEED)
+    model = MLP(64, [HIDDEN, 10], activation=ACTIVATION, returns=list, seed=SEED)
     losses = train(model, train_set, epochs, batch_size, desc="plain")
     for epoch, loss in enumerate(losses, 1):
         print(f"  epoch {epoch}: mean training loss {loss:.4f}")
@@ -168,7 +168,7 @@ def main(argv: Sequence[str] | None = None) -> Result:
         f"\nNow train a fresh network on the training set plus an inverted copy of each image "
         f"({2 * len(train_set)} images, {augmented_epochs} epoch{plural}: as many steps as before)."
     )
-    augmented = MLP(64, [HIDDEN, 10], activation=ACTIVATION, seed=SEED)
+    augmented = MLP(64, [HIDDEN, 10], activation=ACTIVATION, returns=list, seed=SEED)
     augmented_set = [*train_set, *inverted(train_set)]
     train(augmented, augmented_set, augmented_epochs, batch_size, desc="augmented")
     augmented_accuracy = accuracy(augmented, test_set)

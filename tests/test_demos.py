@@ -8,13 +8,19 @@ and quoted source are checked against the real thing, so they cannot go stale.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import itertools
 import math
 import os
 import re
+import shutil
 import subprocess
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -42,6 +48,46 @@ def fast(out: Path) -> list[str]:
     return ["--fast", "--out", str(out)]
 
 
+DEMO_MODULES: dict[str, Any] = {
+    "backprop_by_hand": backprop_by_hand,
+    "digits": digits,
+    "mazur": mazur,
+    "momentum": momentum,
+    "moons": moons,
+    "newton": newton,
+    "regression": regression,
+    "single_neuron": single_neuron,
+}
+
+
+@dataclass(frozen=True)
+class Run:
+    """One fast run of a demo: what main() returned, what it printed, where it drew."""
+
+    result: Any
+    printed: str
+    out: Path
+
+
+_RUNS: dict[str, Run] = {}
+
+
+@pytest.fixture(scope="session")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Run]:
+    """Each demo run once, fast, for every test that asks about it (the demos are seeded)."""
+
+    def run(name: str) -> Run:
+        if name not in _RUNS:
+            out = tmp_path_factory.mktemp(name)
+            printed = io.StringIO()
+            with contextlib.redirect_stdout(printed):
+                result = DEMO_MODULES[name].main(fast(out))
+            _RUNS[name] = Run(result, printed.getvalue(), out)
+        return _RUNS[name]
+
+    return run
+
+
 def assert_pictures(paths: list[Path], out: Path) -> None:
     """Every picture lies in out, is non-empty, and is the format its name says."""
     assert paths, "the demo wrote no pictures"
@@ -62,9 +108,11 @@ def assert_pictures(paths: list[Path], out: Path) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def test_moons_reaches_full_training_accuracy(tmp_path: Path) -> None:
+@pytest.mark.dot
+def test_moons_reaches_full_training_accuracy(runs: Callable[[str], Run]) -> None:
     """The README's main job: MLP(2, [16, 16, 1]) classifies every training point."""
-    result = moons.main(fast(tmp_path))
+    ran = runs("moons")
+    result, tmp_path = ran.result, ran.out
     assert result.accuracy == 1.0
     assert result.first_perfect_step is not None
     assert result.last_loss < result.first_loss / 10
@@ -75,9 +123,10 @@ def test_moons_reaches_full_training_accuracy(tmp_path: Path) -> None:
     assert "relu" in svg and "w·x + b" in svg
 
 
-def test_backprop_by_hand_agrees_with_the_engine(tmp_path: Path) -> None:
+def test_backprop_by_hand_agrees_with_the_engine(runs: Callable[[str], Run]) -> None:
     """The layer-wise algorithm and backward() give the same gradients, and learn in lockstep."""
-    result = backprop_by_hand.main(fast(tmp_path))
+    ran = runs("backprop_by_hand")
+    result, tmp_path = ran.result, ran.out
     assert result.max_gradient_difference < 1e-14
     assert result.max_weight_difference < 1e-12
     assert result.last_cost < result.first_cost / 2
@@ -107,10 +156,12 @@ def test_backprop_by_hand_matches_finite_differences() -> None:
                 )
 
 
-def test_backprop_by_hand_deltas_are_the_pre_activation_gradients(tmp_path: Path) -> None:
+def test_backprop_by_hand_deltas_are_the_pre_activation_gradients(
+    runs: Callable[[str], Run],
+) -> None:
     """Layer by layer, d(l) by hand equals the engine's gradient at each z(l) node (one example's
     cost), and in the batch cost those nodes hold d/m."""
-    result = backprop_by_hand.main(fast(tmp_path))
+    result = runs("backprop_by_hand").result
     assert result.max_delta_difference < 1e-14
     assert result.max_batch_delta_difference < 1e-14
     hand, engine = result.first_deltas
@@ -184,13 +235,11 @@ def mazur_by_hand(updates: int) -> tuple[list[float], list[float], list[float], 
 
 
 @pytest.mark.dot
-def test_mazur_reproduces_the_published_numbers(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_mazur_reproduces_the_published_numbers(runs: Callable[[str], Run]) -> None:
     """Every number the demo prints is the hand-written float computation's, and it says which
     published numbers it reproduces (all but two) and how far the other two are."""
-    result = mazur.main(fast(tmp_path))
-    printed = capsys.readouterr().out
+    ran = runs("mazur")
+    result, tmp_path, printed = ran.result, ran.out, ran.printed
     errors, first, after_one, o1, o2 = mazur_by_hand(mazur.UPDATES)
     assert len(result.errors) == mazur.UPDATES + 1
     assert result.errors == pytest.approx(errors, rel=1e-12)
@@ -224,9 +273,10 @@ def test_mazur_reproduces_the_published_numbers(
     assert_pictures(result.pictures, tmp_path)
 
 
-def test_digits_learns_and_fails_on_inverted_digits(tmp_path: Path) -> None:
+def test_digits_learns_and_fails_on_inverted_digits(runs: Callable[[str], Run]) -> None:
     """Held-out accuracy far above chance; inverted digits fail unless trained on."""
-    result = digits.main(fast(tmp_path))
+    ran = runs("digits")
+    result, tmp_path = ran.result, ran.out
     # Fast mode trains on 480 images for 60 steps; the full run reaches >= 95% (see report).
     assert result.test_accuracy >= 0.7
     assert result.inverted_accuracy <= 0.25
@@ -240,9 +290,10 @@ def test_digits_learns_and_fails_on_inverted_digits(tmp_path: Path) -> None:
     assert_pictures(result.pictures, tmp_path)
 
 
-def test_momentum_rule_is_sgd_and_beats_plain_descent(tmp_path: Path) -> None:
+def test_momentum_rule_is_sgd_and_beats_plain_descent(runs: Callable[[str], Run]) -> None:
     """The one-line rule equals optim.SGD; momentum converges first; too large a rate diverges."""
-    result = momentum.main(fast(tmp_path))
+    ran = runs("momentum")
+    result, tmp_path = ran.result, ran.out
     assert result.rule_vs_sgd < 1e-12
     plain, same, tuned, adam = result.steps.values()
     assert same is not None and tuned is not None
@@ -254,13 +305,11 @@ def test_momentum_rule_is_sgd_and_beats_plain_descent(tmp_path: Path) -> None:
     assert_pictures(result.pictures, tmp_path)
 
 
-def test_momentum_zigzag_is_what_the_text_says(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_momentum_zigzag_is_what_the_text_says(runs: Callable[[str], Run]) -> None:
     """At one learning rate momentum zigzags narrower; the tuned heavy ball swings wider first,
     then shrinks by about √momentum per step; the printed numbers are the measured ones."""
-    result = momentum.main(fast(tmp_path))
-    printed = capsys.readouterr().out
+    ran = runs("momentum")
+    result, printed = ran.result, ran.printed
     plain, same, tuned = (result.swings[name] for name in list(result.swings)[:3])
     # The first step of momentum is a plain step (the velocity starts at 0).
     assert same[1] == pytest.approx(plain[1], rel=1e-12)
@@ -277,10 +326,12 @@ def test_momentum_zigzag_is_what_the_text_says(
     assert f"plain descent {abs(plain[10]):.2g}" in printed
 
 
-def test_momentum_rule_from_qa_diverges_and_heavy_ball_converges(tmp_path: Path) -> None:
+def test_momentum_rule_from_qa_diverges_and_heavy_ball_converges(
+    runs: Callable[[str], Run],
+) -> None:
     """`weight += main * alpha * momentum` diverges; adding with the raw gradient too; heavy ball
     converges (and is the same rule as optim.SGD, checked above)."""
-    result = momentum.main(fast(tmp_path))
+    result = runs("momentum").result
     qa, raw, heavy = result.rules_diverged
     assert result.rules_diverged[qa] is not None
     assert result.rules_diverged[raw] is not None
@@ -306,9 +357,10 @@ def test_momentum_minimum_is_where_the_gradient_vanishes() -> None:
     assert 0 < low < high
 
 
-def test_newton_converges_in_a_handful_of_steps(tmp_path: Path) -> None:
+def test_newton_converges_in_a_handful_of_steps(runs: Callable[[str], Run]) -> None:
     """Newton's method needs a few iterations where gradient descent needs thousands."""
-    result = newton.main(fast(tmp_path))
+    ran = runs("newton")
+    result, tmp_path = ran.result, ran.out
     assert result.newton_1d_steps <= 8
     assert result.descent_1d_steps > 3 * result.newton_1d_steps
     assert result.newton_steps <= 10
@@ -340,18 +392,20 @@ def test_newton_solve_solves() -> None:
         newton.solve([[1.0, 2.0], [2.0, 4.0]], [1.0, 2.0])
 
 
-def test_regression_fit_improves(tmp_path: Path) -> None:
+def test_regression_fit_improves(runs: Callable[[str], Run]) -> None:
     """The fit's error falls several-fold, on the samples and against the true curve."""
-    result = regression.main(fast(tmp_path))
+    ran = runs("regression")
+    result, tmp_path = ran.result, ran.out
     assert result.last_loss < result.first_loss / 5
     assert result.true_error < 0.1
     assert_pictures(result.pictures, tmp_path)
 
 
 @pytest.mark.dot
-def test_single_neuron_delta_rule_is_the_gradient(tmp_path: Path) -> None:
+def test_single_neuron_delta_rule_is_the_gradient(runs: Callable[[str], Run]) -> None:
     """∂E/∂w from backward() equals −(t − o)·x, and both updates follow the same path."""
-    result = single_neuron.main(fast(tmp_path))
+    ran = runs("single_neuron")
+    result, tmp_path = ran.result, ran.out
     x1, x2, t = single_neuron.TUPLES[0]
     o = single_neuron.START[0] * x1 + single_neuron.START[1] * x2
     assert result.first_gradients == pytest.approx((-(t - o) * x1, -(t - o) * x2), abs=1e-15)
@@ -453,6 +507,7 @@ def test_missing_dependency_names_the_demos_extra() -> None:
 
 DOC = REPO / "docs" / "how-backprop-works.md"
 README = REPO / "README.md"
+TOOL = "make_docs_pictures.py"  # in demos/, but it makes the docs' pictures: not a demo
 
 
 def python_blocks(path: Path) -> list[str]:
@@ -492,11 +547,56 @@ def test_doc_names_functions_that_exist() -> None:
         assert f"def {name}(" in engine, name
 
 
-def test_docs_list_every_demo() -> None:
-    """Each demo script appears in the README part and in the docs page's table."""
-    scripts = sorted(p.name for p in DEMOS.glob("*.py") if not p.name.startswith("_"))
-    assert len(scripts) == 7
-    readme, doc = README.read_text(), DOC.read_text()
-    for name in scripts:
-        assert f"demos/{name}" in readme, name
-        assert f"demos/{name}" in doc, name
+DEMO_SCRIPTS = sorted(
+    p.name for p in DEMOS.glob("*.py") if not p.name.startswith("_") and p.name != TOOL
+)
+
+
+def docs_table() -> dict[str, list[str]]:
+    """The docs page's table of demos: each script and the pictures the table says it draws."""
+    rows = re.findall(
+        r"^\| `python demos/(\w+\.py)`[^|]*\|[^|]*\| (.*) \|$", DOC.read_text(), flags=re.M
+    )
+    return {script: re.findall(r"`([\w/.]+)`", pictures) for script, pictures in rows}
+
+
+def test_docs_table_lists_every_demo_and_the_pictures_it_draws(
+    runs: Callable[[str], Run],
+) -> None:
+    """Each demo has a row in the docs page's table, and the row lists exactly the pictures the
+    demo writes (a graph's .svg is its .dot where Graphviz's dot is missing)."""
+    table = docs_table()
+    assert sorted(table) == DEMO_SCRIPTS
+    has_dot = shutil.which("dot") is not None
+    for script, listed in table.items():
+        name = script.removesuffix(".py")
+        if not has_dot:
+            listed = [p.replace(".svg", ".dot") for p in listed]
+        ran = runs(name)
+        drawn = [f"{name}/{path.name}" for path in ran.result.pictures]
+        assert listed == drawn, script
+        for path in ran.result.pictures:
+            assert path.is_file(), path
+
+
+def test_readme_names_only_demos_that_exist() -> None:
+    """Every demo script the README mentions is there (the README is the lead's to extend)."""
+    named = set(re.findall(r"demos/(\w+\.py)", README.read_text()))
+    assert named, "the README names no demo"
+    for script in named:
+        assert (DEMOS / script).is_file(), script
+
+
+def test_moons_ends_with_the_learning_path(runs: Callable[[str], Run]) -> None:
+    """`make demo` ends by saying what to read or run next, and every step it names exists."""
+    printed = runs("moons").printed
+    tail = printed[printed.index("What next:") :]
+    named = re.findall(r"((?:docs|demos)/[\w./-]+)", tail)
+    assert "docs/how-backprop-works.md" in named
+    assert "demos/mazur.py" in named and "demos/backprop_by_hand.py" in named
+    assert "docs/build-your-own.md" in named
+    for path in named:
+        assert (REPO / path).exists(), path
+    # Steps whose files do not exist yet (the notebooks, before they are written) are left out.
+    for _, path, _ in _common.LEARNING_PATH:
+        assert (path in named) == (REPO / path).exists(), path
