@@ -600,3 +600,55 @@ def test_moons_ends_with_the_learning_path(runs: Callable[[str], Run]) -> None:
     # Steps whose files do not exist yet (the notebooks, before they are written) are left out.
     for _, path, _ in _common.LEARNING_PATH:
         assert (path in named) == (REPO / path).exists(), path
+
+
+def test_docs_numbers_are_the_demos_numbers(tmp_path: Path) -> None:
+    """The numbers the docs page quotes from the demos are the ones the demos measure today
+    (momentum in its full run, as `python demos/momentum.py` prints it)."""
+    doc = " ".join(DOC.read_text(encoding="utf-8").split())
+    with contextlib.redirect_stdout(io.StringIO()):
+        full = momentum.main(["--out", str(tmp_path)])
+    names = list(full.swings)
+    plain, same, tuned = (full.swings[n] for n in names[:3])
+    low, high = momentum.make_problem().curvatures
+    rules = list(full.rules_diverged.values())
+    phrases = [
+        f"valley {high / low:.0f} times steeper",
+        f"after 10 steps is {abs(same[10]):.2g} against plain descent's {abs(plain[10]):.2g}",
+        f"converges in {full.steps[names[1]]} steps instead of {full.steps[names[0]]}",
+        f"shrinks its swing by {full.shrink[names[2]]:.2f} per step against plain descent's"
+        f" {full.shrink[names[0]]:.2f}, and converges in {full.steps[names[2]]}.",
+        f"it diverges in {rules[0]} steps",
+        f"still remembering the raw gradient, diverges in {rules[1]};",
+    ]
+    assert rules[2] is None
+    errors, _, _, _, _ = mazur_by_hand(mazur.UPDATES)
+    phrases += [
+        f"with his printed weights, give {errors[1]:.9f})",
+        f"after 10,000 it is {errors[mazur.UPDATES]:.10f})",
+        f"goes from an error of {errors[0]:.3f} to {errors[mazur.UPDATES]:.7f}",
+    ]
+    weights, biases = mazur.fresh_parameters()
+    network = mazur.build(weights, biases)
+    network.error.backward()
+    grads = {
+        "net_o1": network.nodes["net_o1"].grad,
+        "net_h1": network.nodes["net_h1"].grad,
+        "b1": biases["b1"].grad,
+    }
+    phrases += [
+        f"{grads['net_o1']:.4g} for `net_o1`, {grads['net_h1']:.4g} for `net_h1`",
+        f"the sum of their δs, {grads['b1']:.4g}.",
+    ]
+    for phrase in phrases:
+        assert phrase in doc, phrase
+    assert abs(tuned[1]) > abs(plain[1])
+
+
+def test_docs_round_off_claims_hold(runs: Callable[[str], Run]) -> None:
+    """The page says the δs agree to about 1e-16 and the weight gradients to about 6e-17."""
+    doc = " ".join(DOC.read_text(encoding="utf-8").split())
+    assert "to round-off (about 1e-16)" in doc and "(largest difference about 6e-17)" in doc
+    result = runs("backprop_by_hand").result
+    assert result.max_delta_difference <= 2e-16
+    assert 2e-17 <= result.max_gradient_difference <= 1.2e-16
