@@ -14,13 +14,12 @@ import math
 import os
 import sys
 import threading
-import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Final
 
 from autograd_lite import engine
-from autograd_lite.engine import Op, Value
+from autograd_lite.engine import NodeMap, Op, Value
 
 __all__ = ["AnomalyError", "detect_anomaly"]
 
@@ -32,7 +31,7 @@ class AnomalyError(ArithmeticError):
 
 
 # Where each node was made: weak keys, so the record never keeps a graph alive.
-_SITES: Final[weakref.WeakKeyDictionary[Value, tuple[str, int]]] = weakref.WeakKeyDictionary()
+_SITES: Final = NodeMap()
 _LOCK: Final = threading.Lock()
 _depth = 0
 _plain_node = engine._node
@@ -68,7 +67,7 @@ def _checked_node(
     data: float, parents: tuple[Value, ...], partials: tuple[Any, ...], op: Op
 ) -> Value:
     node = _plain_node(data, parents, partials, op)
-    _SITES[node] = _user_site()
+    _SITES.set(node, _user_site())
     if parents:
         inputs = tuple(p._data for p in parents)
         if _is_bad(data, inputs):

@@ -23,6 +23,7 @@ from autograd_lite import _checks, rules
 from autograd_lite.rules import FLOATS, OPERATIONS, VARIADIC, Num, Operation
 
 __all__ = [
+    "NodeMap",
     "Op",
     "RemovableHandle",
     "Value",
@@ -460,15 +461,51 @@ def _number(x: float | Value) -> float:
 # Hooks
 # ---------------------------------------------------------------------------------------------
 
-# Each hooked node's hooks, in order; weak keys, so a hook never keeps its node alive. Empty,
+
+class NodeMap:
+    """A mapping from nodes to anything, by identity, that never keeps a node alive.
+
+    Not a WeakKeyDictionary: that compares its keys with ==, which for Values compares data, and
+    a node holding NaN would never find itself (NaN != NaN).
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[int, tuple[weakref.ref[Value], Any]] = {}
+
+    def _forget(self, key: int) -> Callable[[weakref.ref[Value]], None]:
+        def forget(ref: weakref.ref[Value]) -> None:
+            entry = self._entries.get(key)
+            if entry is not None and entry[0] is ref:
+                del self._entries[key]
+
+        return forget
+
+    def get(self, node: Value) -> Any:
+        """What node maps to, or None."""
+        entry = self._entries.get(id(node))
+        return entry[1] if entry is not None and entry[0]() is node else None
+
+    def set(self, node: Value, value: Any) -> None:
+        """Map node to value (weakly: the entry goes when the node does)."""
+        self._entries[id(node)] = (weakref.ref(node, self._forget(id(node))), value)
+
+    def pop(self, node: Value) -> None:
+        """Forget node's entry, if it has one."""
+        if self.get(node) is not None:
+            del self._entries[id(node)]
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+# Each hooked node's hooks, in order, held weakly: a hook never keeps its node alive. Empty,
 # the backward sweep costs nothing more than one truth test.
-_HOOKS: Final[weakref.WeakKeyDictionary[Value, list[Callable[..., Any]]]] = (
-    weakref.WeakKeyDictionary()
-)
+_HOOKS: Final = NodeMap()
 
 
 def _hooks_of(node: Value) -> list[Callable[..., Any]] | None:
-    return _HOOKS.get(node)
+    hooks: list[Callable[..., Any]] | None = _HOOKS.get(node)
+    return hooks
 
 
 def _run_hooks(hooks: list[Callable[..., Any]], grad: Num) -> Num:
@@ -489,7 +526,11 @@ class RemovableHandle:
     def __init__(self, node: Value, hook: Callable[..., Any]) -> None:
         self._node = weakref.ref(node)
         self._hook = hook
-        _HOOKS.setdefault(node, []).append(hook)
+        hooks = _HOOKS.get(node)
+        if hooks is None:
+            hooks = []
+            _HOOKS.set(node, hooks)
+        hooks.append(hook)
 
     def remove(self) -> None:
         """Take the hook off its node (again is harmless)."""
@@ -502,7 +543,7 @@ class RemovableHandle:
                 del hooks[i]
                 break
         if not hooks:
-            del _HOOKS[node]
+            _HOOKS.pop(node)
 
     def __enter__(self) -> RemovableHandle:
         return self

@@ -384,7 +384,7 @@ def jacfwd(f: Callable[..., Any], argnums: ArgNums = 0) -> Callable[..., Any]:
 
     def jacobian_fn(*args: Any) -> Any:
         nums = _argnums(argnums, len(args), "jacfwd()")
-        xs = _prepare(args, list(range(len(args))))
+        xs = _prepare(args, nums)
         outs, single = _outputs(_call(f, xs, {}), "jacfwd()")
         keep = _must_keep_graph(args, nums) or any(
             isinstance(o, Value) and _reaches_outside(o, [xs[i] for i in nums]) for o in outs
