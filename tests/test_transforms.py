@@ -206,7 +206,7 @@ def test_set_grad_enabled_as_a_call_and_a_block_and_enable_grad_inside_no_grad()
     with al.no_grad(), al.enable_grad():
         assert not (x * 2).is_leaf
     with pytest.raises(TypeError, match=r"set_grad_enabled\(\) mode must be True or False"):
-        al.set_grad_enabled(0)  # type: ignore[arg-type]
+        al.set_grad_enabled(0)
 
 
 # --- hooks -----------------------------------------------------------------------------------
