@@ -18,6 +18,8 @@ import autograd_lite.engine as engine
 from autograd_lite.engine import Value, no_grad
 from autograd_lite.rules import OPERATIONS, VARIADIC, Operation
 
+__all__ = ["FUNCTIONS", "Expression", "ExpressionError", "parse", "parse_binding"]
+
 Operand = float | Value | list[float | Value]
 
 # The functions an expression may call: every operation of the table that is a Value method or
@@ -507,6 +509,3 @@ def parse_binding(text: str) -> tuple[str, float]:
         msg = f"{name}= needs a number, got {number!r}"
         raise ExpressionError(msg, text, len(text) - len(number), len(number)) from None
     return name, value
-
-
-__all__ = ["FUNCTIONS", "Expression", "ExpressionError", "parse", "parse_binding"]

@@ -15,6 +15,15 @@ from collections.abc import Callable, Sequence
 from autograd_lite.engine import Value, no_grad
 from autograd_lite.functional import hessian, value_and_grad
 
+__all__ = [
+    "CI_PROFILE",
+    "DEV_PROFILE",
+    "GradcheckError",
+    "gradcheck",
+    "gradgradcheck",
+    "settings_profile",
+]
+
 Scalar = float | int
 Function = Callable[..., Value | Scalar]
 
@@ -265,13 +274,3 @@ def settings_profile(*, ci: bool | None = None) -> str:
     if ci is None:
         ci = bool(os.environ.get("CI"))
     return CI_PROFILE if ci else DEV_PROFILE
-
-
-__all__ = [
-    "CI_PROFILE",
-    "DEV_PROFILE",
-    "GradcheckError",
-    "gradcheck",
-    "gradgradcheck",
-    "settings_profile",
-]
