@@ -76,6 +76,12 @@ def _isort_key(name: str) -> tuple[int, str]:
     return (2, name)
 
 
+def _only_imports(block: ast.stmt) -> bool:
+    allowed = ast.Import | ast.ImportFrom | ast.Raise | ast.Assign | ast.Pass
+    inner = [s for s in ast.walk(block) if isinstance(s, ast.stmt) and s is not block]
+    return all(isinstance(s, allowed) for s in inner)
+
+
 @pytest.mark.parametrize("name", PUBLIC)
 def test_all_is_sorted_and_comes_right_after_the_imports(name: str) -> None:
     """__all__ is the first statement after the docstring and the imports."""
@@ -88,10 +94,8 @@ def test_all_is_sorted_and_comes_right_after_the_imports(name: str) -> None:
     for statement in body:
         if isinstance(statement, ast.Import | ast.ImportFrom):
             continue
-        if isinstance(statement, ast.If | ast.Try):  # TYPE_CHECKING imports, optional imports
-            if all(isinstance(s, ast.Import | ast.ImportFrom | ast.Raise | ast.Assign | ast.Pass)
-                   for s in ast.walk(statement) if isinstance(s, ast.stmt) and s is not statement):
-                continue
+        if isinstance(statement, ast.If | ast.Try) and _only_imports(statement):
+            continue  # TYPE_CHECKING imports, optional imports
         assert isinstance(statement, ast.Assign) and any(
             isinstance(target, ast.Name) and target.id == "__all__" for target in statement.targets
         ), f"{name}: the first statement after the imports is not __all__ (line {statement.lineno})"
