@@ -48,6 +48,16 @@ CHAIN = 5_000  # steps of y = y * a + b in the deep chain: 10,000 operations
 CHAIN_A, CHAIN_B = 0.9999, 0.0001
 RECURSION_LIMIT = 1_000  # Python's default, for the deep-chain checks
 SMALLEST = "Smallest failing case:"
+# How the checker calls each function, as the starter defines it.
+SIGNATURES = {
+    "exp_rule": "(x)",
+    "tanh_rule": "(x)",
+    "div_rule": "(x, y)",
+    "topological_order": "(root)",
+    "backward": "(root)",
+    "sgd_step": "(params, lr)",
+    "momentum_step": "(params, velocity, lr, beta)",
+}
 MAZUR_ERROR = "0.298371109"  # Matt Mazur's published total error, before any update
 MAZUR_W5 = "0.35891648"  # and his w5 after the first update
 
@@ -148,8 +158,10 @@ class Report:
         tally = f"{counts['passed']} passed, {counts['failed']} failed, {counts['todo']} to do."
         failed = next((o for o in self.outcomes if o.status == "failed"), None)
         if failed is not None:
-            which = f"exercise {failed.number} ({failed.name})" if failed.number else failed.name
-            return f"{tally} Fix {which} first, then run `{PROGRAM} check {self.path}` again."
+            again = f"then run `{PROGRAM} check {self.path}` again."
+            if not failed.number:
+                return f"Fix {failed.name} first, {again}"
+            return f"{tally} Fix exercise {failed.number} ({failed.name}) first, {again}"
         todo = next(o for o in self.outcomes if o.status == "todo")
         what = next(e.what for e in EXERCISES if e.name == todo.name)
         return f"{tally} Next: exercise {todo.number}, {todo.name}, {what} (see {CHAPTER})."
@@ -298,7 +310,15 @@ class _Learner:
         With ``probe``, NotImplementedError becomes _NotWritten: the exercise is still to do.
         """
         function = getattr(self.module, name)
-        return self._run(lambda: function(*args), f"your {name}", probe)
+        try:
+            return self._run(lambda: function(*args), f"your {name}", probe)
+        except _Failure as failure:
+            text = str(failure)
+            if "TypeError" in text and f"{self.shown}, line" not in text and name in SIGNATURES:
+                text += (
+                    f"\n  (the checker calls it as {name}{SIGNATURES[name]}, as the starter has it)"
+                )
+            raise _Failure(text) from None
 
     def build(self, make: Callable[[], Any], what: str) -> Any:
         """Run code of ours that builds a graph with the learner's Value; errors explained."""
@@ -367,6 +387,15 @@ def _probe(
         summary = "does not finish" if "did not finish" in text else "raises an error"
         return Outcome(number, name, "failed", summary + borrowed, [text])
     return None
+
+
+def _summary(message: str, wrong: str) -> str:
+    """A failure's one-word summary: it raised, did not finish, or gave wrong results."""
+    if "did not finish within" in message:
+        return "does not finish"
+    if "raised an error" in message:
+        return "raises an error"
+    return wrong
 
 
 # ---------------------------------------------------------------------------------------------
@@ -576,7 +605,7 @@ def _check_rule(learner: _Learner, spec: _RuleSpec, examples: int) -> Outcome:
     strategy = st.tuples(*(domain(_op_spec(spec.op), i) for i in range(spec.arity)))
     message = _smallest_failure(test, strategy, examples)
     if message is not None:
-        return Outcome(number, name, "failed", "wrong", [message])
+        return Outcome(number, name, "failed", _summary(message, "wrong"), [message])
     return Outcome(number, name, "passed", f"value and derivative right at {examples} points")
 
 
@@ -727,17 +756,18 @@ def _reachable(root: object) -> list[object]:
 def _order_problem(order: object, root: object, name: Callable[[object], str]) -> str | None:
     """What is wrong with a topological order of root's graph, or None."""
     if not isinstance(order, list | tuple):
-        hint = " (did you forget `return order`?)" if order is None else ""
-        return (
-            f"topological_order returned {type(order).__name__} {order!r:.60}; it must return a"
-            f" list{hint}."
-        )
+        if order is None:
+            return (
+                "topological_order returned None; it must return a list (did you forget"
+                " `return order`?)."
+            )
+        return f"topological_order returned a {type(order).__name__}; it must return a list."
     nodes = _reachable(root)
     wanted = {id(n) for n in nodes}
     position: dict[int, int] = {}
     for k, node in enumerate(order):
         if not hasattr(node, "parents"):
-            return f"the order holds {node!r:.40} at position {k}, which is not a node."
+            return f"the order holds a {type(node).__name__} at position {k}, which is not a node."
         if id(node) in position:
             return (
                 f"the order lists {name(node)} twice (positions {position[id(node)]} and {k}): each"
@@ -846,7 +876,7 @@ def _check_order(learner: _Learner, passing_rules: set[str], examples: int) -> O
 
     message = _smallest_failure(test, cases(ops), examples)
     if message is not None:
-        return Outcome(number, name, "failed", "wrong order", [message])
+        return Outcome(number, name, "failed", _summary(message, "wrong order"), [message])
     try:
         x, y = _chain(learner)
         advice = (
@@ -1019,7 +1049,9 @@ def _check_backward(
         for test, summary in ((gradients, "wrong gradients"), (twice, "wrong on a second call")):
             message = _smallest_failure(test, cases(ops), examples)
             if message is not None:
-                return Outcome(number, name, "failed", summary + borrowed, [message])
+                return Outcome(
+                    number, name, "failed", _summary(message, summary) + borrowed, [message]
+                )
         try:
             x, y = _chain(learner)
             _deep(learner, name, y, "Loop over the reversed topological order instead.")
@@ -1121,7 +1153,7 @@ def _check_momentum(learner: _Learner, examples: int) -> Outcome:
 
     message = _smallest_failure(test, problems, examples)
     if message is not None:
-        return Outcome(number, name, "failed", "wrong steps", [message])
+        return Outcome(number, name, "failed", _summary(message, "wrong steps"), [message])
     return Outcome(
         number, name, "passed", f"the steps of optim.SGD(momentum=beta) on {examples} problems"
     )
