@@ -36,6 +36,7 @@ FINGERPRINT_KEY = "Fingerprint"
 SVG_STAMP = "autograd_lite: drawn by dot from DOT text with sha256"
 
 T = TypeVar("T")
+_TOLD_ABOUT_DOT: list[bool] = []  # the missing `dot` is explained once per run, not per graph
 
 
 @dataclass(frozen=True)
@@ -192,12 +193,14 @@ def render_graph(root: Any, path: Path, **options: Any) -> Path:
     try:
         svg = draw_svg(text)
     except FileNotFoundError:
-        print(
-            "  Graphviz's `dot` program is missing, so this graph is written as DOT text only.\n"
-            f"  For the picture: {INSTALL_DOT}, then run this again\n"
-            f"  (or draw it yourself: dot -Tsvg {shown(dot_path)} "
-            f"-o {shown(path.with_suffix('.svg'))})."
-        )
+        if not _TOLD_ABOUT_DOT:
+            print(
+                "  Graphviz's `dot` program is missing, so graphs are written as DOT text only.\n"
+                f"  For pictures: {INSTALL_DOT}, then run this again\n"
+                f"  (or draw one yourself: dot -Tsvg {shown(dot_path)} "
+                f"-o {shown(path.with_suffix('.svg'))})."
+            )
+            _TOLD_ABOUT_DOT.append(True)
         print(f"  wrote {shown(dot_path)}")
         return dot_path
     svg_path = path.with_suffix(".svg")

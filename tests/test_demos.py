@@ -652,3 +652,29 @@ def test_docs_round_off_claims_hold(runs: Callable[[str], Run]) -> None:
     result = runs("backprop_by_hand").result
     assert result.max_delta_difference <= 2e-16
     assert 2e-17 <= result.max_gradient_difference <= 1.2e-16
+
+
+def test_a_demo_without_dot_writes_dot_text_and_says_how_to_draw(tmp_path: Path) -> None:
+    """With no `dot` on PATH a demo still runs: DOT text for its graphs, its plots, and once
+    (not once per graph) how to get the pictures."""
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, str(DEMOS / "single_neuron.py"), "--fast", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PATH": str(empty)},
+        cwd=tmp_path,
+        check=False,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("Graphviz's `dot` program is missing") == 1
+    assert "sudo apt-get install graphviz" in done.stdout
+    assert sorted(p.name for p in out.iterdir()) == [
+        "after_backward.dot",
+        "before_backward.dot",
+        "weights.png",
+    ]
+    assert "digraph" in (out / "after_backward.dot").read_text()
