@@ -10,7 +10,6 @@ in `autograd_lite.rules`, and every operation of `Value` is made from its entry 
 from __future__ import annotations
 
 import inspect
-import threading
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -304,18 +303,23 @@ class Value:
 
     # -- copying and pickling, without recursion ------------------------------------------------
 
+    # Imported on use: copying and pickling are plumbing a reader of the engine can skip.
     def __copy__(self) -> Value:
         """A new node with the same data, gradient, label, parents and local derivatives."""
-        return _restore(
-            self._data, self.grad, self.label, self._operation, self._parents, self._partials
-        )
+        from autograd_lite import _copying
+
+        return _copying.shallow(self)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Value:
         """A copy of the node and of everything it was computed from, made without recursion."""
-        return _deep_copy(self, memo)
+        from autograd_lite import _copying
+
+        return _copying.deep(self, memo)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return _reduce(self)
+        from autograd_lite import _copying
+
+        return _copying.reduce(self)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1100,131 +1104,6 @@ class _Anomaly:
 
 
 _anomaly: Final = _Anomaly()
-
-
-# ---------------------------------------------------------------------------------------------
-# Copying and pickling deep graphs without recursion
-# ---------------------------------------------------------------------------------------------
-
-
-def _restore(
-    data: float,
-    grad: float | Value,
-    label: str,
-    op: Op | str | tuple[str, tuple[Any, ...]],
-    parents: tuple[Value, ...],
-    partials: tuple[Num, ...],
-) -> Value:
-    """A node from its fields (the inverse of __reduce__ and the step of a copy)."""
-    node: Value = _new_value(Value)
-    node._data = data
-    node.grad = grad
-    node.label = label
-    node._parents = parents
-    node._partials = partials
-    node._operation = _op_from(op)
-    return node
-
-
-def _op_state(op: Op) -> Op | str | tuple[str, tuple[Any, ...]]:
-    """An Op as pickle sees it: a table operation by its name (and constants), found again
-    when loaded; a user's primitive as itself (its rule is pickled by reference)."""
-    if op is LEAF:
-        return ""
-    if op is CONSTANT:
-        return "const"
-    if OPERATIONS.get(op.name) is not op.operation:
-        return op
-    return (op.name, op.args) if op.args else op.name
-
-
-def _op_from(state: Op | str | tuple[str, tuple[Any, ...]]) -> Op:
-    if isinstance(state, Op):
-        return state
-    if state == "":
-        return LEAF
-    if state == "const":
-        return CONSTANT
-    if isinstance(state, tuple):
-        name, args = state
-        return _op_with(OPERATIONS[name], tuple(args))
-    return _OPS[state]
-
-
-# Nodes whose pickling has been arranged by a root being pickled: each is reduced shallowly
-# (its parents are pickled before it). Per thread; each entry says which root arranged it.
-_ARRANGED = threading.local()
-
-
-def _arranged() -> dict[int, int]:
-    table: dict[int, int] | None = getattr(_ARRANGED, "table", None)
-    if table is None:
-        table = _ARRANGED.table = {}
-    return table
-
-
-def _nothing() -> None:
-    return None
-
-
-class _Arranged:
-    """The last argument of a pickled root: when pickle reaches it, the root's nodes are done."""
-
-    def __init__(self, token: int) -> None:
-        self.token = token
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        table = _arranged()
-        for key in [key for key, token in table.items() if token == self.token]:
-            del table[key]  # memoized earlier in the same pickle: never reduced by this root
-        return (_nothing, ())
-
-
-def _reduce(node: Value) -> tuple[Any, ...]:
-    """Pickle a node so that no graph depth ever recurses: ancestors first, in order."""
-    fields = (
-        node._data,
-        node.grad,
-        node.label,
-        _op_state(node._operation),
-        node._parents,
-        node._partials,
-    )
-    table = _arranged()
-    if table.pop(id(node), None) is not None or not node._parents:
-        return (_restore, fields)  # its parents are pickled before it, or it has none
-    ancestors = _depth_first_order(node)[:-1]
-    token = id(ancestors)
-    for ancestor in ancestors:
-        if ancestor._parents:
-            table.setdefault(id(ancestor), token)
-    return (_restore_after, (ancestors, *fields, _Arranged(token)))
-
-
-def _restore_after(ancestors: list[Value], *fields: Any) -> Value:
-    """Unpickle a root: its ancestors are already rebuilt, in order, without recursion."""
-    return _restore(*fields[:6])
-
-
-def _deep_copy(root: Value, memo: dict[int, Any]) -> Value:
-    """copy.deepcopy of a node and its ancestors, in topological order."""
-    import copy
-
-    copies: dict[int, Any] = memo
-    for node in _depth_first_order(root):
-        if id(node) in copies:
-            continue
-        grad = node.grad if type(node.grad) is float else copy.deepcopy(node.grad, memo)
-        copied = _restore(
-            node._data,
-            grad,
-            node.label,
-            node._operation,
-            tuple(copies[id(parent)] for parent in node._parents),
-            tuple(p if type(p) is float else copy.deepcopy(p, memo) for p in node._partials),
-        )
-        copies[id(node)] = copied
-    return copies[id(root)]  # type: ignore[no-any-return]
 
 
 # ---------------------------------------------------------------------------------------------
