@@ -1406,6 +1406,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130
+    except Exception as error:  # a bug of the checker's own: say so, and where, in one message
+        where = traceback.extract_tb(error.__traceback__)[-1]
+        print(
+            f"{PROGRAM}: the checker itself failed, not your code ({type(error).__name__}:"
+            f" {error}, at {Path(where.filename).name} line {where.lineno}). Please report it.",
+            file=sys.stderr,
+        )
+        return 3
     print(report.text())
     if report.load_error is not None and not Path(args.file).is_file():
         return 2

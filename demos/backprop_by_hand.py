@@ -286,7 +286,7 @@ def main(argv: Sequence[str] | None = None) -> Result:
         cost.backward()
         engine_costs.append(cost.data)
         for p in flat_params:
-            p.data -= learning_rate * float(p.grad)
+            p.data -= learning_rate * p.grad
     hand_flat = [t for theta in hand_thetas for row in theta for t in row]
     drift = max(abs(h - p.data) for h, p in zip(hand_flat, flat_params, strict=True))
     print(

@@ -150,7 +150,7 @@ def train(updates: int) -> tuple[list[float], tuple[float, float]]:
 def update(network: Network) -> None:
     """One step of gradient descent on the weights, w ← w − η·∂E/∂w; biases stay, as in the post."""
     for w in network.weights.values():
-        w.data -= LEARNING_RATE * float(w.grad)
+        w.data -= LEARNING_RATE * w.grad
 
 
 def decimals(published: str) -> int:

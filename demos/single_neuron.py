@@ -123,8 +123,8 @@ def main(argv: Sequence[str] | None = None) -> Result:
             # The engine: build E, backward, step against the gradient.
             w1.grad, w2.grad = 0.0, 0.0
             error_graph(w1, w2, x1, x2, t).backward()
-            w1.data -= ETA * float(w1.grad)
-            w2.data -= ETA * float(w2.grad)
+            w1.data -= ETA * w1.grad
+            w2.data -= ETA * w2.grad
             largest = max(largest, abs(hand_w[0] - w1.data), abs(hand_w[1] - w2.data))
             history.append((w1.data, w2.data))
         if epoch in (1, 2, 5, 10, 20, epochs):

@@ -642,3 +642,18 @@ def test_checker_needs_neither_graphviz_nor_dot(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "All 2 exercises checked pass." in done.stdout
+
+
+def test_a_fault_of_the_checker_is_told_as_such(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Even a bug in the checker itself gives one message, not a traceback: exit status 3."""
+
+    def broken(*args: object, **kwargs: object) -> tutor.Report:
+        raise LookupError("planted")
+
+    monkeypatch.setattr(tutor, "check", broken)
+    status, printed = run_main(["check", str(SOLUTION)], capsys)
+    assert status == 3
+    assert "the checker itself failed, not your code (LookupError: planted" in printed
+    assert "Traceback" not in printed
