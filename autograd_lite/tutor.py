@@ -1,11 +1,9 @@
-"""The checker for docs/build-your-own.md: is a learner's own engine right, exercise by exercise?
+"""The checker of docs/build-your-own.md: is a learner's own engine right, exercise by exercise?
 
-``python -m autograd_lite.tutor check my_engine.py`` loads the learner's file and checks each
-exercise against oracles that are not the learner's code: Python's ``math``, central
-differences (`autograd_lite.testing.gradcheck`), this library's engine and its ``optim.SGD``,
-on cases that hypothesis draws (derandomized, so every run tries the same ones) and shrinks to
-the smallest that fails. Every mistake, even a file that does not load, gets a message, never a
-bare traceback. Needs hypothesis (the ``testing`` extra); not Graphviz.
+``python -m autograd_lite.tutor check my_engine.py`` checks each exercise against oracles that are
+not the learner's code (``math``, gradcheck's central differences, this engine, ``optim.SGD``) on
+cases hypothesis draws, derandomized, and shows the smallest that fails. Every mistake gets a
+message, never a bare traceback. Needs hypothesis (the ``testing`` extra), not Graphviz.
 """
 
 from __future__ import annotations

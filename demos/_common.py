@@ -1,8 +1,8 @@
-"""What every demo shares: its command line, its output folder, progress bars and plotting.
+"""What every demo shares: its command line, output folder, progress bars, plots and drawings.
 
-The demos' optional dependencies (matplotlib, tqdm, scikit-learn, graphviz) are imported here,
-lazily, so that a missing one stops the demo with a message naming the `demos` extra instead of
-a traceback. Nothing here knows any calculus.
+The demos' optional dependencies (matplotlib, tqdm, scikit-learn) are imported here, lazily, so
+that a missing one stops the demo with a message naming the `demos` extra. Pictures record what
+they show (a PNG's fingerprint, an SVG's DOT digest) so tests can tell a stale one. No calculus.
 """
 
 from __future__ import annotations
