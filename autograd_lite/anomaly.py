@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from typing import Any, Final
 
 from autograd_lite import engine
-from autograd_lite.engine import NodeMap, Op, Value
+from autograd_lite.engine import Op, Value, _NodeMap
 
 __all__ = ["AnomalyError", "detect_anomaly"]
 
@@ -31,7 +31,7 @@ class AnomalyError(ArithmeticError):
 
 
 # Where each node was made: weak keys, so the record never keeps a graph alive.
-_SITES: Final = NodeMap()
+_SITES: Final = _NodeMap()
 _LOCK: Final = threading.Lock()
 _depth = 0
 _plain_node = engine._node

@@ -22,7 +22,6 @@ from autograd_lite import _checks, rules
 from autograd_lite.rules import FLOATS, OPERATIONS, VARIADIC, Num, Operation
 
 __all__ = [
-    "NodeMap",
     "Op",
     "RemovableHandle",
     "Value",
@@ -466,7 +465,7 @@ def _number(x: float | Value) -> float:
 # ---------------------------------------------------------------------------------------------
 
 
-class NodeMap:
+class _NodeMap:
     """A mapping from nodes to anything, by identity, that never keeps a node alive.
 
     Not a WeakKeyDictionary: that compares its keys with ==, which for Values compares data, and
@@ -504,7 +503,7 @@ class NodeMap:
 
 # Each hooked node's hooks, in order, held weakly: a hook never keeps its node alive. Empty,
 # the backward sweep costs nothing more than one truth test.
-_HOOKS: Final = NodeMap()
+_HOOKS: Final = _NodeMap()
 
 
 def _hooks_of(node: Value) -> list[Callable[..., Any]] | None:
