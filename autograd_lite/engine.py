@@ -67,6 +67,9 @@ class Value:
 
     def __init__(self, data: float, label: str = "") -> None:
         self._data = data if type(data) is float else _checks.real(data, "Value()")
+        if type(label) is not str:
+            msg = f"Value() label must be a str, got {_checks.shown(label)}"
+            raise TypeError(msg)
         self.grad = 0.0
         self.label = label
         # Tuples, not sets: `a * a` needs two edges, and order keeps sweeps deterministic.
