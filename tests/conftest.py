@@ -29,17 +29,6 @@ INSTALL_DOT = (
 )
 INSTALL_TORCH = "pip install torch==2.13.0 (the CPU build; never plain `pip install torch`)"
 
-# Tests in files that do not mark their own need for `dot` (the owners may add
-# @pytest.mark.dot instead, and then the name can go from this list).
-NEEDS_DOT = frozenset(
-    {
-        "tests/test_demos.py::test_moons_reaches_full_training_accuracy",
-        "tests/test_demos.py::test_single_neuron_delta_rule_is_the_gradient",
-        "tests/test_demos.py::test_a_demo_runs_as_a_script_quietly",
-        "tests/test_readme.py::test_readme_code_blocks_run_and_print_what_they_say",
-    }
-)
-
 settings.load_profile(settings_profile())
 
 
@@ -77,13 +66,6 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
             f"torch cases of tests/test_optim.py): {where}. Get torch: {INSTALL_TORCH}"
         )
     return lines
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark the listed tests of other files as needing `dot`."""
-    for item in items:
-        if item.nodeid.split("[")[0] in NEEDS_DOT:
-            item.add_marker(pytest.mark.dot)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

@@ -41,6 +41,7 @@ def test_readme_has_examples() -> None:
     assert sum(expected is not None for _, _, expected in blocks) >= 3
 
 
+@pytest.mark.dot  # a block renders a drawing to SVG
 def test_readme_code_blocks_run_and_print_what_they_say(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
