@@ -1,10 +1,12 @@
 """The command line: ``autograd-lite <command> ...`` or ``python -m autograd_lite <command> ...``.
 
-One subcommand so far, ``graph``: parse an expression safely (`autograd_lite.expr`), run it
-forward and backward, print the value and gradients, and draw the graph (`autograd_lite.viz`).
-Add a command by writing ``_add_<name>(subparsers)``, which ends with
-``parser.set_defaults(run=_run_<name>)``, and ``_run_<name>(args, io) -> int``, then listing
-``_add_<name>`` in `COMMANDS`. Every input gets a message and exit status 2, never a traceback.
+Two subcommands: ``graph`` parses an expression safely (`autograd_lite.expr`), runs it forward
+and backward, prints the value and gradients, and draws the graph (`autograd_lite.viz`);
+``sweep`` does the same parsing and writes a page that steps through the backward (or forward)
+sweep, node by node (`autograd_lite.viz.sweep_page`). Add a command by writing
+``_add_<name>(subparsers)``, which ends with ``parser.set_defaults(run=_run_<name>)``, and
+``_run_<name>(args, io) -> int``, then listing ``_add_<name>`` in `COMMANDS`. Every input gets
+a message and exit status 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -19,15 +21,18 @@ from typing import Final, TextIO
 
 from autograd_lite.engine import Value
 from autograd_lite.expr import FUNCTIONS, ExpressionError, parse, parse_binding
+from autograd_lite.sweeps import backward_sweep, forward_sweep
 from autograd_lite.viz import (
     DOT_TIMEOUT,
     INSTALL_GRAPHVIZ,
     MAX_NODES,
+    MAX_SWEEP_NODES,
     RANKDIRS,
     GraphTooLargeError,
     GraphvizNotFoundError,
     LayoutTimeoutError,
     render,
+    sweep_page,
 )
 
 __all__ = ["PROG", "main"]
@@ -220,9 +225,35 @@ def _add_graph(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
 
 def _run_graph(args: argparse.Namespace, io: _IO) -> int:
     """The graph command: parse, bind, forward, backward, print, draw."""
+    params = [name.strip() for name in args.params.split(",") if name.strip()]
+    evaluated = _evaluate(args, io, "graph", [("--params", args.params, params)])
+    if evaluated is None:
+        return USAGE_ERROR
+    output, leaves = evaluated
+    output.backward()
+    # The numbers first: a drawing that fails must not take the computed gradients with it.
+    io.say(f"f = {args.expression.strip()}")
+    io.say(f"f = {output.data:.6g}")
+    for name, leaf in leaves.items():
+        io.say(f"df/d{name} = {float(leaf.grad):.6g}")
+    return _draw(args, io, output, {name: leaves[name] for name in params})
+
+
+def _evaluate(
+    args: argparse.Namespace,
+    io: _IO,
+    command: str,
+    named: Sequence[tuple[str, str, Sequence[str]]],
+) -> tuple[Value, dict[str, Value]] | None:
+    """Parse args.expression, bind args.bindings and evaluate: the output and its leaves.
+
+    ``named`` lists options that name variables, as (option, its text, the names it gives):
+    each name must be a variable given a value. A mistake is reported (``command: error:``,
+    with a pointer) and gives None.
+    """
     text: str = args.expression
     try:
-        for argument in [text, *args.bindings, args.params]:
+        for argument in [text, *args.bindings, *(option_text for _, option_text, _ in named)]:
             _check_text(argument)
         expression = parse(text)
         values: dict[str, float] = {}
@@ -231,28 +262,21 @@ def _run_graph(args: argparse.Namespace, io: _IO) -> int:
             if name in values:
                 raise ExpressionError(f"{name} is given twice", binding)
             values[name] = value
-        params = [name.strip() for name in args.params.split(",") if name.strip()]
-        for name in params:
-            if name not in values:
-                msg = f"--params names {name!r}, which is not a variable given a value"
-                raise ExpressionError(msg, args.params)
+        for option, option_text, names in named:
+            for name in names:
+                if name not in values:
+                    msg = f"{option} names {name!r}, which is not a variable given a value"
+                    raise ExpressionError(msg, option_text)
         leaves = {name: Value(value, label=name) for name, value in values.items()}
         output = expression.evaluate(leaves, labels=True)
     except ExpressionError as exc:
-        io.error("graph", str(exc), exc.pointer())
-        return USAGE_ERROR
+        io.error(command, str(exc), exc.pointer())
+        return None
     except (ArithmeticError, ValueError, TypeError, RecursionError, MemoryError) as exc:
         # The parser names every mistake it knows; anything else is still the input's fault.
-        io.error("graph", f"cannot evaluate this expression ({type(exc).__name__}: {exc})")
-        return USAGE_ERROR
-
-    output.backward()
-    # The numbers first: a drawing that fails must not take the computed gradients with it.
-    io.say(f"f = {text.strip()}")
-    io.say(f"f = {output.data:.6g}")
-    for name, leaf in leaves.items():
-        io.say(f"df/d{name} = {float(leaf.grad):.6g}")
-    return _draw(args, io, output, {name: leaves[name] for name in params})
+        io.error(command, f"cannot evaluate this expression ({type(exc).__name__}: {exc})")
+        return None
+    return output, leaves
 
 
 def _check_text(argument: str) -> None:
@@ -304,5 +328,137 @@ def _draw(args: argparse.Namespace, io: _IO, output: Value, params: dict[str, Va
     return 0
 
 
+# ---------------------------------------------------------------------------------------------
+# sweep
+# ---------------------------------------------------------------------------------------------
+
+
+SWEEP_EPILOG: Final = f"""\
+The expression and its values are written as for `graph` (functions: see its --help).
+
+examples:
+  %(prog)s "tanh(x*w + b)" x=0.5 w=-1.5 b=0.1 -o sweep.html
+  %(prog)s "tanh(x*w + b)" x=0.5 w=-1.5 b=0.1 --forward w -o forward.html
+  %(prog)s "x / y - x" x=1 y=2 --frames frames/      (also one SVG per frame, for slides)
+
+Open the page in a browser: the buttons or the arrow keys step through the sweep, one node per
+frame. A graph of more than --max-nodes Values (default {MAX_SWEEP_NODES}) is refused: the page
+grows with the square of the graph.
+"""
+
+PAGE_SUFFIXES: Final = (".html", ".htm")
+
+
+def _add_sweep(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
+    sweep = subparsers.add_parser(
+        "sweep",
+        help="write a page that steps through the backward (or forward) sweep, node by node",
+        description=(
+            "Evaluate EXPRESSION at the given values, print the value and the derivatives, and "
+            "write a self-contained HTML page that steps through the chain rule's sweep: one "
+            "frame per node, with each edge's local derivative, its contribution and the sums "
+            "so far. Backward by default (every gradient); --forward NAME sweeps forward "
+            "from NAME instead (the derivative with respect to NAME)."
+        ),
+        epilog=SWEEP_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sweep.add_argument("expression", help='for example "tanh(x*w + b)"')
+    sweep.add_argument("bindings", nargs="*", metavar="NAME=VALUE", help="a value per variable")
+    sweep.add_argument(
+        "-o", "--output", default="sweep.html", help="the page to write (default sweep.html)"
+    )
+    sweep.add_argument(
+        "--forward",
+        metavar="NAME",
+        help="step through the forward sweep from this variable (tangents d(node)/d(NAME))",
+    )
+    sweep.add_argument(
+        "--frames", metavar="DIR", help="also write every frame as an SVG file into DIR"
+    )
+    sweep.add_argument(
+        "--max-nodes",
+        type=_positive_int,
+        default=MAX_SWEEP_NODES,
+        metavar="N",
+        help=f"refuse a graph of more Values than this (default {MAX_SWEEP_NODES})",
+    )
+    sweep.set_defaults(run=_run_sweep)
+
+
+def _run_sweep(args: argparse.Namespace, io: _IO) -> int:
+    """The sweep command: parse, bind, evaluate, sweep, print, write the page (and frames)."""
+    forward: str | None = args.forward
+    named = [] if forward is None else [("--forward", forward, [forward])]
+    output_name: str = args.output
+    if not output_name.lower().endswith(PAGE_SUFFIXES):
+        msg = (
+            f"the sweep is an HTML page: -o needs a file name ending in .html, got "
+            f"{output_name!r} (for SVG pictures of the frames, add --frames DIR)"
+        )
+        io.error("sweep", msg)
+        return USAGE_ERROR
+    evaluated = _evaluate(args, io, "sweep", named)
+    if evaluated is None:
+        return USAGE_ERROR
+    output, leaves = evaluated
+    io.say(f"f = {args.expression.strip()}")
+    io.say(f"f = {output.data:.6g}")
+    # The numbers first, as `graph` prints them: a page that cannot be written keeps them.
+    if forward is None:
+        swept = backward_sweep(output)
+        for name, leaf in leaves.items():
+            io.say(f"df/d{name} = {swept.result(leaf):.6g}")
+    else:
+        swept = forward_sweep(output, leaves[forward])
+        io.say(f"df/d{forward} = {swept.result(output):.6g}")
+    try:
+        page = sweep_page(
+            output,
+            forward=None if forward is None else leaves[forward],
+            max_nodes=args.max_nodes,
+            title=_sweep_title(args.expression.strip(), forward),
+        )
+    except GraphTooLargeError:
+        msg = (
+            f"the graph has more than --max-nodes={args.max_nodes} values: a page with a frame "
+            "per value would be too large to step through; sweep a smaller expression, or pass "
+            "a larger --max-nodes"
+        )
+        io.error("sweep", msg)
+        return USAGE_ERROR
+    try:
+        path = page.save(output_name)
+    except OSError as exc:
+        io.error("sweep", f"cannot write the page {output_name!r}: {exc.strerror or exc}")
+        return FAILURE
+    try:
+        frames = [] if args.frames is None else page.save_frames(args.frames)
+    except OSError as exc:
+        io.error("sweep", f"cannot write the frames into {args.frames!r}: {exc.strerror or exc}")
+        return FAILURE
+    mode = "forward" if forward else "backward"
+    io.say(
+        f"wrote {path}: the {mode} sweep in {page.frames} frames "
+        f"({len(swept.nodes)} Values, {swept.multiply_adds} multiply-adds)"
+    )
+    if frames:
+        io.say(
+            f"wrote {len(frames)} frames to {args.frames} ({frames[0].name} to {frames[-1].name})"
+        )
+    return 0
+
+
+def _sweep_title(text: str, forward: str | None) -> str:
+    """The page's heading: which sweep, of what (a long expression shortened)."""
+    shown = text if len(text) <= 120 else text[:119] + "…"
+    if forward is None:
+        return f"Backward sweep of f = {shown}"
+    return f"Forward sweep of f = {shown}, from {forward}"
+
+
 # Every subcommand, in the order `--help` lists them.
-COMMANDS: Final[tuple[Callable[[Subparsers[argparse.ArgumentParser]], None], ...]] = (_add_graph,)
+COMMANDS: Final[tuple[Callable[[Subparsers[argparse.ArgumentParser]], None], ...]] = (
+    _add_graph,
+    _add_sweep,
+)

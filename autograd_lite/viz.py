@@ -22,7 +22,9 @@ from typing import TYPE_CHECKING, Any, Final, Protocol, TypedDict, Unpack
 
 from autograd_lite._atomic import write_atomically
 from autograd_lite._checks import choice, flag, integer, real, shown
+from autograd_lite._sweep_page import MAX_SWEEP_NODES, SweepPage
 from autograd_lite.engine import Value
+from autograd_lite.sweeps import backward_sweep, forward_sweep
 
 if TYPE_CHECKING:
     import os
@@ -32,13 +34,16 @@ if TYPE_CHECKING:
 __all__ = [
     "DOT_TIMEOUT",
     "MAX_NODES",
+    "MAX_SWEEP_NODES",
     "DrawOptions",
     "GraphTooLargeError",
     "GraphvizNotFoundError",
     "LayoutTimeoutError",
     "NamedParameters",
+    "SweepPage",
     "draw_dot",
     "render",
+    "sweep_page",
     "to_dot",
 ]
 
@@ -325,6 +330,69 @@ def render(
     picture = _run_dot(drawing.source().encode("utf-8"), format, seconds, drawing.size_note())
     write_atomically(target, picture)
     return target
+
+
+def sweep_page(
+    root: Value,
+    *,
+    forward: Value | None = None,
+    max_nodes: int | None = MAX_SWEEP_NODES,
+    title: str | None = None,
+) -> SweepPage:
+    """A self-contained HTML page that steps through root's backward sweep, one node a frame.
+
+    Frame 0 shows the forward values; each next frame visits one node in the order
+    ``backward()`` does, with its gradient, each input edge's local derivative and contribution
+    (partial × upstream), and every gradient accumulated so far. With ``forward=x`` (a Value
+    root depends on, usually an input) the page steps through the forward sweep instead:
+    tangents d(node)/d(x) flowing from x to root, as `jvp` computes them. The numbers are the
+    engine's, bit for bit (`autograd_lite.sweeps`); no ``.grad`` changes. The graph is laid
+    out here, without Graphviz. In Jupyter the page shows inline; ``.save(path)`` writes it,
+    ``.save_frames(folder)`` writes one SVG per frame.
+
+    Raises:
+        GraphTooLargeError: root's graph has more than ``max_nodes`` Values (default
+            `MAX_SWEEP_NODES`, 300: the page grows with the square of the graph).
+        ValueError: ``forward`` is not a node of root's graph.
+
+    >>> from autograd_lite import Value
+    >>> x, w = Value(0.5, label="x"), Value(-1.5, label="w")
+    >>> page = sweep_page((x * w).tanh())
+    >>> page.frames  # frame 0, then one per Value: x, w, x*w, tanh
+    5
+    >>> page.html.count('data-frame="')
+    5
+    """
+    if not isinstance(root, Value):
+        msg = f"sweep_page() needs a Value to sweep, got {shown(root)}"
+        raise TypeError(msg)
+    if forward is not None and not isinstance(forward, Value):
+        msg = f"sweep_page() forward must be a Value of the graph or None, got {shown(forward)}"
+        raise TypeError(msg)
+    if max_nodes is not None:
+        integer(max_nodes, "sweep_page() max_nodes", low=1)
+    if title is not None and not isinstance(title, str):
+        msg = f"sweep_page() title must be a str or None, got {shown(title)}"
+        raise TypeError(msg)
+    try:
+        _walk(root, max_nodes, "sweep_page()")
+    except GraphTooLargeError:
+        msg = (
+            f"sweep_page() found more than max_nodes={max_nodes} Values in this graph and "
+            "stopped counting: the page has a frame per Value, each showing the sums so far, "
+            "so it grows with the square of the graph, and nobody steps through that many "
+            "frames. Step through a smaller graph (one neuron, one example), or pass a larger "
+            "max_nodes (None for no limit)."
+        )
+        raise GraphTooLargeError(msg) from None
+    name = root.label or "the output"
+    if forward is None:
+        sweep = backward_sweep(root)
+        heading = f"Backward sweep of {name}"
+    else:
+        sweep = forward_sweep(root, forward)
+        heading = f"Forward sweep of {name} from {forward.label or 'the seed'}"
+    return SweepPage(sweep, heading if title is None else title, COMMUTATIVE)
 
 
 def _timeout(timeout: float | None, caller: str) -> float | None:
