@@ -9,7 +9,7 @@ its multiply-adds. Nothing here changes a ``.grad``, runs a hook, or knows any c
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, NamedTuple
 
@@ -148,11 +148,13 @@ def backward_sweep(root: Value, grad: float = 1.0) -> Sweep:
     return Sweep(BACKWARD, tuple(order), index, tuple(frames), len(order) - 1, tuple(grads))
 
 
-def forward_sweep(root: Value, wrt: Value, tangent: float = 1.0) -> Sweep:
-    """Forward accumulation from wrt towards root, as `jvp` does it, recorded.
+def forward_sweep(roots: Value | Sequence[Value], wrt: Value, tangent: float = 1.0) -> Sweep:
+    """Forward accumulation from wrt towards the roots, as `jvp` does it, recorded.
 
     The tangent of each node is d(node)/d(wrt) times ``tangent``: the sum over its parents of
     partial * tangent(parent), in parent order, exactly as ``engine._tangents`` adds it up.
+    Several roots (a function's outputs) are swept together, in one order made of each root's
+    in turn, as `jvp` does: each edge is visited once, however many outputs share it.
 
     >>> x, w = Value(2.0, label="x"), Value(-3.0, label="w")
     >>> y = x * w
@@ -160,18 +162,17 @@ def forward_sweep(root: Value, wrt: Value, tangent: float = 1.0) -> Sweep:
     >>> sweep.result(y), sweep.multiply_adds
     (-3.0, 1)
     """
-    root = _root(root, "forward_sweep()")
+    order = _joint_order(roots)
     if not isinstance(wrt, Value):
         msg = f"forward_sweep() needs a Value as wrt, got {_checks.shown(wrt)}"
         raise TypeError(msg)
     seed = tangent if type(tangent) is float else _checks.real(tangent, "forward_sweep() tangent")
-    order = _depth_first_order(root)
     index = {node: i for i, node in enumerate(order)}
     start = index.get(wrt)
     if start is None:
         msg = (
-            f"forward_sweep() needs wrt to be a node of root's graph; {_checks.shown(wrt)} is "
-            "not one (root does not depend on it)"
+            f"forward_sweep() needs wrt to be a node of the roots' graph; {_checks.shown(wrt)} "
+            "is not one (no root depends on it)"
         )
         raise ValueError(msg)
     tangents: dict[Value, float] = {wrt: seed}
@@ -197,6 +198,31 @@ def forward_sweep(root: Value, wrt: Value, tangent: float = 1.0) -> Sweep:
         frames.append(Frame(i, tangents.get(node), tuple(steps) if steps else ()))
     results = tuple(tangents.get(node) for node in order)
     return Sweep(FORWARD, tuple(order), index, tuple(frames), start, results)
+
+
+def _joint_order(roots: object) -> list[Value]:
+    """The order a forward sweep visits: each root's topological order in turn, each node once
+    (functional._forward's order for several outputs)."""
+    if isinstance(roots, Value):
+        return _depth_first_order(roots)
+    if not isinstance(roots, Sequence) or isinstance(roots, str):
+        msg = f"forward_sweep() needs a Value or a sequence of Values, got {_checks.shown(roots)}"
+        raise TypeError(msg)
+    if not roots:
+        msg = "forward_sweep() needs at least one root to sweep"
+        raise ValueError(msg)
+    for i, root in enumerate(roots):
+        if not isinstance(root, Value):
+            msg = f"forward_sweep() roots must be Values, got {_checks.shown(root)} at {i}"
+            raise TypeError(msg)
+    order: list[Value] = []
+    seen: set[Value] = set()
+    for root in roots:
+        for node in _depth_first_order(root):
+            if node not in seen:
+                seen.add(node)
+                order.append(node)
+    return order
 
 
 def _root(root: object, caller: str) -> Value:
