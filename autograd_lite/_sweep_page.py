@@ -68,8 +68,9 @@ def _exact(x: float | None) -> str:
 
 
 def _px(x: float) -> str:
-    """A coordinate as SVG text: one decimal, the same on every machine."""
-    return f"{x:.1f}"
+    """A coordinate as SVG text: at most one decimal, the same on every machine."""
+    text = f"{x:.1f}"
+    return text[:-2] if text.endswith(".0") else text
 
 
 # ---------------------------------------------------------------------------------------------
@@ -175,7 +176,6 @@ STYLE: Final = """\
 .sweep .data { fill: #333333; }
 .sweep .edge { fill: none; stroke: #a0a0a0; stroke-width: 1; }
 .sweep .partial { fill: #1f4e79; font-size: 9px; text-anchor: end; }
-.sweep .operand { fill: #555555; font-size: 9px; text-anchor: end; }
 .sweep .halo { paint-order: stroke; stroke: #ffffff; stroke-width: 3px;
   stroke-linejoin: round; }
 .sweep .sum { font-weight: 600; }
@@ -196,23 +196,30 @@ STYLE: Final = """\
 PAGE_STYLE: Final = """\
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif;
   margin: 0; color: #1a1a1a; background: #fafafa; }
-header { position: sticky; top: 0; z-index: 1; background: #fafafa; padding: 8px 16px;
-  border-bottom: 1px solid #dddddd; }
+header { position: fixed; top: 0; left: 0; right: 0; height: 84px; box-sizing: border-box;
+  z-index: 2; background: #fafafa; padding: 8px 16px; overflow: hidden; }
 header h1 { font-size: 17px; margin: 0 0 4px 0; }
+header h1, header p { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 header p { margin: 2px 0; font-size: 13px; color: #444444; }
 .controls { display: flex; gap: 10px; align-items: center; margin-top: 6px; font-size: 14px; }
 .controls button { font-size: 14px; padding: 3px 12px; }
 .controls kbd { border: 1px solid #bbbbbb; border-radius: 3px; padding: 0 4px; font-size: 12px; }
 [hidden] { display: none !important; }
-.frame { padding: 8px 16px; }
-.caption { max-width: 70em; font-size: 14px; }
+.caption { position: fixed; top: 84px; left: 0; right: 0; height: 236px; box-sizing: border-box;
+  z-index: 2; overflow: auto; padding: 4px 16px; background: #fafafa; font-size: 14px;
+  border-bottom: 1px solid #dddddd; }
 .caption h2 { font-size: 15px; margin: 4px 0; }
-.caption p { margin: 4px 0; }
+.caption p { margin: 4px 0; max-width: 70em; }
 .caption table { border-collapse: collapse; margin: 6px 0; font-size: 13px; }
 .caption th, .caption td { border: 1px solid #d0d0d0; padding: 2px 8px; text-align: left; }
 .caption td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .caption .skip { color: #888888; }
-.picture { display: block; margin-top: 8px; background: #ffffff; border: 1px solid #e0e0e0; }
+main { position: relative; margin-top: 328px; padding: 0 16px 16px 16px; width: max-content; }
+.picture { display: block; background: #ffffff; border: 1px solid #e0e0e0; }
+/* Each frame's marks lie over the one drawing of the graph, at the same place. */
+.marks { position: absolute; top: 1px; left: 17px; pointer-events: none; }
+.marks .done-box, .marks .pending-box, .marks .none-box { mix-blend-mode: multiply; }
+.marks .current { scroll-margin: 340px 48px 48px 48px; }
 """
 
 SCRIPT: Final = """\
@@ -224,9 +231,13 @@ SCRIPT: Final = """\
   var position = document.getElementById("position");
   var current = 0;
   function show(k) {
+    frames[current].hidden = true;
     current = Math.max(0, Math.min(frames.length - 1, k));
-    for (var i = 0; i < frames.length; i++) {
-      frames[i].hidden = i !== current;
+    frames[current].hidden = false;
+    // The view stays where it is, unless the node visited now is out of sight.
+    var mark = frames[current].querySelector(".current");
+    if (mark !== null) {
+      mark.scrollIntoView({ block: "nearest", inline: "nearest" });
     }
     position.textContent = "frame " + current + " of " + (frames.length - 1);
     prev.disabled = current === 0;
@@ -323,10 +334,10 @@ class _Drawer:
             for operand, partial in enumerate(node.partials):
                 px, py = layout.port(i, operand, operands)
                 label = f"∂ {_number(partial, BOX_DIGITS)}"
-                out.append(self._text(px - 5, py - 2, "partial halo", label))
                 if self.numbered[i]:
-                    # Below the edge, where it arrives: which operand this is (a - b, a / b).
-                    out.append(self._text(px - 5, py + 10, "operand", f"#{operand + 1}"))
+                    # Which operand the edge is, where the order matters (a - b, a / b).
+                    label = f"#{operand + 1} {label}"
+                out.append(self._text(px - 5, py - 2, "partial halo", label))
         out.append("</g>")
         return "".join(out)
 
@@ -358,8 +369,7 @@ class _Drawer:
 
     def under(self, k: int, sums: Sequence[float | None], visited: Sequence[bool]) -> str:
         """Frame k's tints, drawn under the graph: done, pending (backward), and untouched."""
-        layout = self.layout
-        out: list[str] = []
+        groups: dict[str, list[str]] = {}
         for i in range(len(self.nodes)):
             if visited[i]:
                 state = "done" if sums[i] is not None else "none"
@@ -367,23 +377,35 @@ class _Drawer:
                 state = "done" if self.forward else "pending"
             else:
                 continue
-            extra = " forward" if self.forward else ""
-            out.append(
-                f'<rect class="{state}-box{extra}" x="{_px(layout.x[i])}" '
-                f'y="{_px(layout.y[i])}" width="{_px(BOX_WIDTH)}" '
-                f'height="{_px(layout.height[i])}" rx="5"/>'
-            )
-        return "".join(out)
+            # A <use> of the node's shape (in `shapes`): a tint costs a few bytes a frame.
+            groups.setdefault(state, []).append(f'<use href="#box-{i}"/>')
+        extra = " forward" if self.forward else ""
+        return "".join(
+            f'<g class="{state}-box{extra}">{"".join(uses)}</g>' for state, uses in groups.items()
+        )
+
+    def shapes(self) -> str:
+        """Every node's box outline, by id, for the frames' tints to <use>."""
+        layout = self.layout
+        return "".join(
+            f'<rect id="box-{i}" x="{_px(layout.x[i])}" y="{_px(layout.y[i])}" '
+            f'width="{_px(BOX_WIDTH)}" height="{_px(layout.height[i])}" rx="5"/>'
+            for i in range(len(self.nodes))
+        )
 
     def over(self, k: int, sums: Sequence[float | None], visited: Sequence[bool]) -> str:
         """Frame k's marks over the graph: the sums so far and the current step."""
         layout = self.layout
-        out: list[str] = []
+        groups: dict[str, list[str]] = {}
         for i in range(len(self.nodes)):
             text = self._sum_text(i, sums[i], visited[i])
             if text is not None:
                 cls, words = text
-                out.append(self._text(layout.x[i] + 8, layout.y[i] + 4 * LINE, cls, words))
+                x, y = _px(layout.x[i] + 8), _px(layout.y[i] + 4 * LINE)
+                groups.setdefault(cls, []).append(
+                    f'<text x="{x}" y="{y}" data-node="{i}">{_shown(words)}</text>'
+                )
+        out = [f'<g class="{cls}">{"".join(texts)}</g>' for cls, texts in groups.items()]
         if k > 0:
             out.extend(self._current(self.sweep.frames[k - 1]))
         return "".join(out)
@@ -530,15 +552,15 @@ class _Drawer:
         i = frame.node
         node = self.nodes[i]
         head = f"<h2>Step {i + 1} of {len(self.nodes)}: {self.reference(i)}</h2>"
-        tangent = (
-            f'<b class="upstream" title="{_exact(frame.upstream)}">'
-            f"{_number(frame.upstream, TABLE_DIGITS)}</b>"
-        )
+        # A node that depends on no seed has tangent 0, which the engine does not store.
+        shown = "0" if frame.upstream is None else _number(frame.upstream, TABLE_DIGITS)
+        tangent = f'<b class="upstream" title="{_exact(frame.upstream)}">{shown}</b>'
         if i == self.sweep.seed:
             return head + f"<p>The seed: its tangent is given, tangent = {tangent}.</p>"
         if not node.parents:
             return head + (
-                "<p>An input other than the seed: its tangent is 0, and the engine stores none.</p>"
+                f"<p>An input other than the seed: tangent = {tangent}, and the engine stores "
+                "none.</p>"
             )
         by_operand = {step.operand: step for step in frame.steps}
         rows = []
@@ -574,8 +596,8 @@ class _Drawer:
             )
         else:
             said = (
-                "<p>None of its inputs has a tangent: it does not depend on the seed, its "
-                "tangent is 0, and the engine stores none.</p>"
+                "<p>None of its inputs has a tangent: it does not depend on the seed, "
+                f"tangent = {tangent}, and the engine stores none.</p>"
             )
         return head + said + table
 
@@ -657,11 +679,11 @@ class SweepPage:
         """How many frames the page has: one per node, and frame 0."""
         return len(self.sweep.frames) + 1
 
-    def _svg_open(self, extra: str = "") -> str:
+    def _svg_open(self, extra: str = "", attributes: str = "") -> str:
         layout = self._drawer.layout
         w, h = _px(layout.width), _px(layout.total_height)
         return (
-            f'<svg class="sweep{extra}" width="{w}" height="{h}" viewBox="0 0 {w} {h}" '
+            f'<svg {attributes}class="sweep{extra}" width="{w}" height="{h}" viewBox="0 0 {w} {h}" '
             'xmlns="http://www.w3.org/2000/svg" role="img">'
         )
 
@@ -677,6 +699,7 @@ class SweepPage:
             + f"<title>{_shown(self.title)}: frame {k}</title>"
             + f"<style>{STYLE}</style>"
             + '<rect width="100%" height="100%" fill="#ffffff"/>'
+            + f"<defs>{self._drawer.shapes()}</defs>"
             + self._drawer.under(k, self._sums[k], self._visited[k])
             + f'<g class="sweep">{self._drawer.graph()}</g>'
             + self._drawer.over(k, self._sums[k], self._visited[k])
@@ -705,12 +728,16 @@ class SweepPage:
             frames.append(
                 f'<section class="frame" data-frame="{k}"{node}{hidden}>'
                 f'<div class="caption">{drawer.caption(k, self._sums[k])}</div>'
-                + self._svg_open(" picture")
+                + self._svg_open(" marks")
                 + drawer.under(k, self._sums[k], self._visited[k])
-                + '<use href="#graph"/>'
                 + drawer.over(k, self._sums[k], self._visited[k])
                 + "</svg></section>"
             )
+        # The graph, drawn once under whichever frame is shown; each frame adds its marks.
+        picture = (
+            self._svg_open(" picture", 'id="graph" ')
+            + f"<defs>{drawer.shapes()}</defs>{drawer.graph()}</svg>"
+        )
         return (
             "<!DOCTYPE html>\n"
             '<html lang="en"><head><meta charset="utf-8">'
@@ -723,10 +750,7 @@ class SweepPage:
             f"{self.frames - 1}</span>"
             '<button id="next" type="button">next ▶</button>'
             "<span>or the <kbd>←</kbd> <kbd>→</kbd> keys</span></div></header>"
-            # The graph, drawn once: every frame shows it again through <use>.
-            '<svg class="sweep" width="0" height="0" style="position:absolute" aria-hidden="true">'
-            f'<defs><g id="graph" class="sweep">{drawer.graph()}</g></defs></svg>'
-            f"<main>{''.join(frames)}</main>"
+            f"<main>{picture}{''.join(frames)}</main>"
             f"<script>{SCRIPT}</script></body></html>\n"
         )
 
