@@ -678,3 +678,190 @@ def test_a_bad_timeout_is_a_usage_error(value: str, capsys: pytest.CaptureFixtur
         main(["graph", "x", "x=1", "--timeout", value, "-o", "never-written.dot"])
     assert info.value.code == 2
     assert "--timeout" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------------------------
+# The sweep command: the grammar and the messages of `graph`, and a page
+# ---------------------------------------------------------------------------------------------
+
+
+def frame_numbers(page: Path) -> list[int]:
+    """The data-frame numbers of a sweep page, in order."""
+    text = page.read_text(encoding="utf-8")
+    return [int(k) for k in re.findall(r'<section class="frame" data-frame="(\d+)"', text)]
+
+
+def test_sweep_command_prints_the_gradients_and_writes_the_page(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """sweep prints what graph prints (closed-form numbers) and writes a page, a frame per Value."""
+    out = tmp_path / "sweep.html"
+    status = main(["sweep", "tanh(x*w + b)", "x=0.5", "w=-1.5", "b=0.1", "-o", str(out)])
+    captured = capsys.readouterr()
+    assert status == 0, captured.err
+    assert captured.err == ""
+    y = math.tanh(0.5 * -1.5 + 0.1)
+    slope = 1.0 - y * y
+    expected = {"f": y, "df/dx": slope * -1.5, "df/dw": slope * 0.5, "df/db": slope}
+    numbers = printed(captured.out)
+    assert numbers.keys() == expected.keys()
+    for key, value in expected.items():
+        assert numbers[key] == pytest.approx(value, rel=1e-5), key
+    assert f"wrote {out}: the backward sweep in 7 frames (6 Values, 5 multiply-adds)" in (
+        captured.out
+    )
+    assert frame_numbers(out) == list(range(7))  # x, w, x*w, b, x*w + b, tanh
+    assert "Backward sweep of f = tanh(x*w + b)" in out.read_text(encoding="utf-8")
+
+
+def test_sweep_forward_prints_one_derivative(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--forward w: the derivative with respect to w alone, from a forward sweep's page."""
+    out = tmp_path / "forward.html"
+    argv = ["sweep", "x / y - x", "x=1", "y=2", "--forward", "y", "-o", str(out)]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert printed(captured.out) == {"f": -0.5, "df/dy": pytest.approx(-0.25)}  # -x / y²
+    assert "the forward sweep in 5 frames (4 Values, 2 multiply-adds)" in captured.out
+    text = out.read_text(encoding="utf-8")
+    assert "Forward sweep of f = x / y - x, from y" in text
+
+
+def test_sweep_frames_are_svg_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--frames DIR writes one SVG per frame (DIR is created), each a valid SVG document."""
+    folder = tmp_path / "slides" / "frames"
+    argv = ["sweep", "x*x", "x=3", "-o", str(tmp_path / "s.html"), "--frames", str(folder)]
+    assert main(argv) == 0
+    assert f"wrote 3 frames to {folder} (frame-000.svg to frame-002.svg)" in capsys.readouterr().out
+    files = sorted(folder.iterdir())
+    assert [f.name for f in files] == ["frame-000.svg", "frame-001.svg", "frame-002.svg"]
+    for f in files:
+        assert ET.parse(f).getroot().tag == f"{SVG}svg"
+
+
+def test_sweep_in_a_subprocess(tmp_path: Path) -> None:
+    """As a program: bindings after -o, the page written, nothing on stderr."""
+    out = tmp_path / "neuron.html"
+    done = run_cli("sweep", "tanh(x1*w1 + x2*w2 + b)", "x1=2", "x2=0", "-o", str(out), "w1=-3",
+                   "w2=1", "b=6.8813735870195432")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert printed(done.stdout)["df/dw1"] == pytest.approx(1.0, rel=1e-5)  # 0.5 * x1
+    assert frame_numbers(out) == list(range(11))
+
+
+# The mistakes of test_bad_input_exits_2_pointing_at_the_problem, and two of sweep's own options.
+SWEEP_MISTAKES = [
+    ["tanh(x*w + bb)", "x=1", "w=2"],
+    ["tanh(x*w", "x=1", "w=2"],
+    ["x +* 2", "x=1"],
+    ["x.__class__", "x=1"],
+    ["__import__('os').getcwd()"],
+    ["open('f')", "x=1"],
+    ["tanhh(x)", "x=1"],
+    ["x // 2", "x=1"],
+    ["log(x)", "x=-1"],
+    ["x / (y - y)", "x=1", "y=2"],
+    ["x * 2", "x=1", "z=3"],
+    ["x * 2", "x=abc"],
+    ["x * 2", "x=1", "x=2"],
+    ["2 * 3"],
+    ["x * 2", "x"],
+]
+
+
+@pytest.mark.parametrize("argv", SWEEP_MISTAKES)
+def test_sweep_gets_what_graph_gives_bad_input(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each mistake: the same message and pointer as graph's, status 2, no page."""
+    assert main(["graph", *argv, "-o", "never-written.svg"]) == 2
+    from_graph = capsys.readouterr()
+    assert main(["sweep", *argv, "-o", "never-written.html"]) == 2
+    from_sweep = capsys.readouterr()
+    assert from_sweep.out == from_graph.out == ""
+    assert from_sweep.err == from_graph.err.replace(f"{PROG} graph:", f"{PROG} sweep:", 1)
+    assert from_sweep.err.startswith(f"{PROG} sweep: error: ")
+    assert not Path("never-written.html").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["x*y", "x=1", "y=2", "--forward", "z"], "--forward names 'z', which is not a variable"),
+        (["x*y", "x=1", "y=2", "-o", "s.svg"], "-o needs a file name ending in .html, got 's.svg'"),
+        (["x*y", "x=1", "y=2", "--forward", "x\udcff"], "is not text in this terminal's encoding"),
+    ],
+)
+def test_sweep_options_are_checked(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--forward must name a variable given a value; -o must name an HTML page."""
+    assert main(["sweep", *argv]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert message in captured.err
+    assert not Path("s.svg").exists() and not Path("sweep.html").exists()
+
+
+def test_sweep_refuses_a_graph_too_large(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """More Values than --max-nodes: the numbers, then a message and status 2, no page."""
+    out = tmp_path / "big.html"
+    text = " + ".join(["x"] * 400)  # 400 Values: past the default limit of 300
+    assert main(["sweep", text, "x=1", "-o", str(out)]) == 2
+    captured = capsys.readouterr()
+    assert printed(captured.out)["df/dx"] == 400.0
+    assert "more than --max-nodes=300 values" in captured.err
+    assert not out.exists()
+    assert main(["sweep", "tanh(x)", "x=1", "--max-nodes", "1", "-o", str(out)]) == 2
+    assert "more than --max-nodes=1" in capsys.readouterr().err
+    assert main(["sweep", text, "x=1", "--max-nodes", "500", "-o", str(out)]) == 0
+    assert len(frame_numbers(out)) == 401
+    capsys.readouterr()
+
+
+def test_sweep_that_cannot_write_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A page or a frame folder that cannot be written: status 1, the numbers printed before."""
+    missing = tmp_path / "no" / "such" / "folder" / "s.html"
+    assert main(["sweep", "x * x", "x=3", "-o", str(missing)]) == 1
+    captured = capsys.readouterr()
+    assert printed(captured.out)["df/dx"] == 6.0
+    assert f"cannot write the page {str(missing)!r}: No such file or directory" in captured.err
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    argv = ["sweep", "x * x", "x=3", "-o", str(tmp_path / "s.html"), "--frames", str(blocker)]
+    assert main(argv) == 1
+    assert f"cannot write the frames into {str(blocker)!r}" in capsys.readouterr().err
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    argv=st.lists(PIECES | st.sampled_from(["--forward", "--frames", "f", "s.html"]), max_size=7)
+)
+def test_fuzzed_sweep_command_lines_never_raise(argv: list[str]) -> None:
+    """Any argument list after `sweep`: status 0, 1 or 2 with a message, never a traceback."""
+    import io
+
+    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", errors="strict")
+    err = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", errors="backslashreplace")
+    with tempfile.TemporaryDirectory() as folder:
+        old = os.getcwd()
+        os.chdir(folder)
+        saved = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = out, err
+        try:
+            status = main(["sweep", *argv])
+        except SystemExit as exit:  # argparse: usage errors, --help and --version
+            status = exit.code if isinstance(exit.code, int) else 2
+        finally:
+            sys.stdout, sys.stderr = saved
+            os.chdir(old)
+    assert status in (0, 1, 2)
+    err.flush()
+    if status != 0:
+        assert err.buffer.getvalue(), argv
