@@ -878,3 +878,49 @@ def test_a_large_drawing_is_scaled_to_fit_a_notebook() -> None:
     assert shown_width / shown_height == pytest.approx(width / height, rel=1e-3)
     small = draw_dot(Value(1.0, label="x") * 2)
     assert small._repr_mimebundle_()["image/svg+xml"] == small.pipe(encoding="utf-8")
+
+
+# ---------------------------------------------------------------------------------------------
+# sweep_page: the page that steps through a sweep (its own tests: tests/test_sweep_page.py)
+# ---------------------------------------------------------------------------------------------
+
+
+def test_sweep_page_is_public_and_needs_no_graphviz(monkeypatch: pytest.MonkeyPatch) -> None:
+    """sweep_page, SweepPage and MAX_SWEEP_NODES are in viz's __all__; the page is laid out
+    without the graphviz package or the dot program."""
+    for name in ("sweep_page", "SweepPage", "MAX_SWEEP_NODES"):
+        assert name in autograd_lite.viz.__all__
+    monkeypatch.setitem(sys.modules, "graphviz", None)  # makes `import graphviz` fail
+    monkeypatch.setenv("PATH", "")
+    y, _ = neuron()
+    page = autograd_lite.viz.sweep_page(y)
+    assert isinstance(page, autograd_lite.viz.SweepPage)
+    assert page.frames == 11 and page.html.count('data-frame="') == 11
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "words"),
+    [
+        ({"max_nodes": 0}, ValueError, "sweep_page() max_nodes"),
+        ({"max_nodes": True}, TypeError, "sweep_page() max_nodes"),
+        ({"title": 3}, TypeError, "sweep_page() title must be a str or None, got int: 3"),
+        ({"forward": "x1"}, TypeError, "sweep_page() forward must be a Value"),
+        ({"forward": Value(1.0)}, ValueError, "forward_sweep() needs wrt to be a node"),
+    ],
+)
+def test_sweep_page_checks_its_arguments(options: dict[str, Any], error: type, words: str) -> None:
+    """Each bad argument is refused by name, before any work."""
+    y, _ = neuron()
+    with pytest.raises(error, match=re.escape(words)):
+        autograd_lite.viz.sweep_page(y, **options)
+    with pytest.raises(TypeError, match=re.escape("sweep_page() needs a Value to sweep, got")):
+        autograd_lite.viz.sweep_page(2.0)  # type: ignore[arg-type]
+
+
+def test_sweep_page_refuses_what_draw_dot_would_draw_but_nobody_steps_through() -> None:
+    """The page's limit is its own (MAX_SWEEP_NODES), and its message speaks of frames."""
+    y = chain(autograd_lite.viz.MAX_SWEEP_NODES)  # one Value more than the limit
+    assert autograd_lite.viz.MAX_SWEEP_NODES < MAX_NODES
+    to_dot(y)  # a drawing of it is fine
+    with pytest.raises(GraphTooLargeError, match="the page has a frame per Value"):
+        autograd_lite.viz.sweep_page(y)
