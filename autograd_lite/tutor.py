@@ -1,15 +1,18 @@
 """The checker of docs/build-your-own.md: is a learner's own engine right, exercise by exercise?
 
+``python -m autograd_lite.tutor start`` writes the chapter's starter file, ``my_engine.py``
+(shipped inside the package, so a pip-installed learner has it too), and
 ``python -m autograd_lite.tutor check my_engine.py`` checks each exercise against oracles that are
 not the learner's code (``math``, gradcheck's central differences, this engine, ``optim.SGD``) on
 cases hypothesis draws, derandomized, and shows the smallest that fails. Every mistake gets a
-message, never a bare traceback. Needs hypothesis (the ``testing`` extra), not Graphviz.
+message, never a bare traceback. Checking needs hypothesis (the ``testing`` extra), not Graphviz.
 """
 
 from __future__ import annotations
 
 import argparse
 import difflib
+import importlib.resources
 import math
 import operator
 import os
@@ -26,6 +29,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from autograd_lite._atomic import write_atomically
+from autograd_lite._checks import flag
 from autograd_lite.engine import Value, primitive
 
 __all__ = [
@@ -35,11 +40,15 @@ __all__ = [
     "Report",
     "check",
     "main",
+    "start",
 ]
 
 PROGRAM = "python -m autograd_lite.tutor"
 CHAPTER = "docs/build-your-own.md"
-STARTER = Path(__file__).resolve().parent.parent / "docs" / "build-your-own" / "my_engine.py"
+STARTER = "my_engine.py"  # the name `start` gives the starter file, and the chapter uses
+# The starter, as package data: the same text as docs/build-your-own/my_engine.py (a test keeps
+# them equal). Not a .py file, so that no tool takes it for a module of the package.
+STARTER_DATA = "_tutor_files/my_engine.py.txt"
 EXAMPLES = 100  # hypothesis examples per check
 TIME_LIMIT = 10.0  # seconds that any one call into the learner's code may take
 CHAIN = 5_000  # steps of y = y * a + b in the deep chain: 10,000 operations
@@ -187,20 +196,43 @@ def _wrapped(text: str, indent: str, width: int = 100) -> list[str]:
 # ---------------------------------------------------------------------------------------------
 
 
-def _relative(path: Path) -> str:
-    """A path as the learner would type it from where they are."""
-    try:
-        return os.path.relpath(path)
-    except ValueError:  # another drive, on Windows
-        return str(path)
+def _starter_text() -> str:
+    """The starter file's text, from the package's own data (it works from a wheel, or a zip)."""
+    return (
+        importlib.resources.files("autograd_lite")
+        .joinpath(STARTER_DATA)
+        .read_text(encoding="utf-8")
+    )
+
+
+def start(path: str | os.PathLike[str] = STARTER, *, force: bool = False) -> Path:
+    """Write the chapter's starter file at path (a folder gets a my_engine.py) and return it.
+
+    Raises:
+        FileExistsError: the file is there already, and ``force`` is not set (nothing changes).
+        FileNotFoundError: the folder to write into does not exist.
+    """
+    flag(force, "start() force")
+    target = Path(path)
+    if target.is_dir():
+        target = target / STARTER
+    text = _starter_text()
+    if force:
+        write_atomically(target, text.encode("utf-8"))
+    else:
+        with target.open("x", encoding="utf-8", newline="") as f:  # "x": never overwrite
+            f.write(text)
+    return target
 
 
 def _load(path: Path, time_limit: float) -> ModuleType | str:
     """The learner's module, or a message saying why it does not load."""
     shown = str(path)
     if not path.exists():
-        hint = f"\nStart from the starter file: cp {_relative(STARTER)} {shown}"
-        return f"There is no file {shown!r}." + (hint if STARTER.exists() else "")
+        return (
+            f"There is no file {shown!r}. To begin the exercises, write the starter file there:"
+            f"\n  {PROGRAM} start {shown}"
+        )
     if path.is_dir():
         found = sorted(p.name for p in path.glob("*.py"))
         listed = f" It holds {', '.join(found)}." if found else ""
@@ -1359,13 +1391,30 @@ def _passing(learner: _Learner, rules: dict[str, bool], examples: int) -> set[st
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """The command line: ``check FILE [--only EXERCISE] [--examples N] [--time-limit S]``."""
+    """The command line: ``start [PATH] [--force]``, and
+    ``check FILE [--only EXERCISE] [--examples N] [--time-limit S]``."""
     parser = argparse.ArgumentParser(
-        prog=PROGRAM, description=f"Check your engine from {CHAPTER}, exercise by exercise."
+        prog=PROGRAM,
+        description=(
+            f"Build your own engine with {CHAPTER}: `start` writes the starter file, `check` "
+            "checks your engine, exercise by exercise."
+        ),
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="check")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{start,check}")
+    starting = commands.add_parser(
+        "start", help=f"write the starter file, {STARTER}, to begin the chapter's exercises"
+    )
+    starting.add_argument(
+        "path",
+        nargs="?",
+        default=STARTER,
+        help=f"where to write it (default {STARTER}; a folder gets a {STARTER} inside)",
+    )
+    starting.add_argument("--force", action="store_true", help="overwrite a file already there")
     checking = commands.add_parser("check", help="check your engine, such as my_engine.py")
-    checking.add_argument("file", help="your engine: a copy of docs/build-your-own/my_engine.py")
+    checking.add_argument(
+        "file", help=f"your engine: the starter file, as `{PROGRAM} start` writes it, filled in"
+    )
     checking.add_argument(
         "--only",
         action="append",
@@ -1383,6 +1432,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         help=f"longest any one call into your code may take (default {TIME_LIMIT:g})",
     )
     args = parser.parse_args(argv)
+    if args.command == "start":
+        return _start(args.path, args.force)
     if args.examples < 1:
         parser.error(f"--examples needs a positive number, got {args.examples}")
     if not (args.time_limit > 0 and math.isfinite(args.time_limit)):
@@ -1416,6 +1467,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     if report.load_error is not None and not Path(args.file).is_file():
         return 2
     return 0 if report.passed else 1
+
+
+def _start(path: str, force: bool) -> int:
+    """`start`: write the starter file and say what to do next (status 2 when it cannot)."""
+    target = Path(path) / STARTER if Path(path).is_dir() else Path(path)
+    try:
+        start(target, force=force)
+    except FileExistsError:
+        print(
+            f"{PROGRAM} start: {target} is there already, and is left as it is: check it with"
+            f" `{PROGRAM} check {target}`, or start over with `{PROGRAM} start {target} --force`"
+            " (which overwrites it).",
+            file=sys.stderr,
+        )
+        return 2
+    except FileNotFoundError:
+        print(
+            f"{PROGRAM} start: cannot write {target}: there is no folder {target.parent}.",
+            file=sys.stderr,
+        )
+        return 2
+    except OSError as error:
+        reason = error.strerror or str(error)
+        print(f"{PROGRAM} start: cannot write {target}: {reason}.", file=sys.stderr)
+        return 2
+    first = EXERCISES[0]
+    print(
+        f"wrote {target}: the starter of {CHAPTER}, with its {len(EXERCISES)} exercises to do.\n"
+        f"Write {first.name} first (exercise {first.number}, {first.what}), then check it:\n"
+        f"  {PROGRAM} check {target}"
+    )
+    return 0
 
 
 if __name__ == "__main__":

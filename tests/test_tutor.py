@@ -14,6 +14,7 @@ import os
 import re
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -592,11 +593,98 @@ def test_files_that_do_not_load_or_do_not_finish_get_a_message(
 
 
 def test_missing_file_says_how_to_start(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """No such file: exit status 2, and the command that copies the starter."""
-    status, printed = run_main(["check", str(tmp_path / "my_engine.py")], capsys)
+    """No such file: exit status 2, and the command that writes the starter there."""
+    path = tmp_path / "my_engine.py"
+    status, printed = run_main(["check", str(path)], capsys)
     assert status == 2
     assert "There is no file" in printed
-    assert "cp " in printed and "docs/build-your-own/my_engine.py" in printed
+    assert f"python -m autograd_lite.tutor start {path}" in said(printed)
+
+
+# ---------------------------------------------------------------------------------------------
+# `start`: the starter file, for a learner who has only the installed package
+# ---------------------------------------------------------------------------------------------
+
+PACKAGED_STARTER = REPO / "autograd_lite" / "_tutor_files" / "my_engine.py.txt"
+
+
+def test_packaged_starter_is_the_chapters() -> None:
+    """The starter shipped inside the package is docs/build-your-own/my_engine.py, byte for
+    byte."""
+    assert PACKAGED_STARTER.read_bytes() == STARTER.read_bytes(), (
+        "the packaged starter differs from the chapter's: "
+        "cp docs/build-your-own/my_engine.py autograd_lite/_tutor_files/my_engine.py.txt"
+    )
+
+
+def test_start_writes_the_starter_and_says_what_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`start` writes my_engine.py where the learner is (or at the path given, or into the folder
+    given), the checker then finds every exercise to do, and the message names the next command."""
+    monkeypatch.chdir(tmp_path)
+    status, printed = run_main(["start"], capsys)
+    assert status == 0, printed
+    assert (tmp_path / "my_engine.py").read_bytes() == STARTER.read_bytes()
+    assert "Write exp_rule first (exercise 1a" in printed
+    assert printed.rstrip().endswith("python -m autograd_lite.tutor check my_engine.py")
+    statuses = {o.name: o.status for o in tutor.check("my_engine.py").outcomes}
+    assert statuses == {**{e.name: "todo" for e in tutor.EXERCISES}, "Mazur's example": "skipped"}
+
+    (tmp_path / "work").mkdir()
+    for argument, written in (("engine.py", "engine.py"), ("work", "work/my_engine.py")):
+        status, printed = run_main(["start", argument], capsys)
+        assert status == 0, printed
+        assert (tmp_path / written).read_bytes() == STARTER.read_bytes()
+        assert f"check {Path(written)}" in printed
+
+
+def test_start_never_overwrites_unless_forced(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file already there is left alone (exit status 2, and how to check it or start over);
+    --force replaces it; a folder that does not exist is named."""
+    path = tmp_path / "my_engine.py"
+    path.write_text("my work\n", encoding="utf-8")
+    status, printed = run_main(["start", str(path)], capsys)
+    assert status == 2
+    assert path.read_text(encoding="utf-8") == "my work\n"
+    assert "is there already, and is left as it is" in printed
+    assert f"start {path} --force" in printed
+    with pytest.raises(FileExistsError):
+        tutor.start(path)
+    status, printed = run_main(["start", str(path), "--force"], capsys)
+    assert status == 0, printed
+    assert path.read_bytes() == STARTER.read_bytes()
+    status, printed = run_main(["start", str(tmp_path / "nowhere" / "my_engine.py")], capsys)
+    assert status == 2
+    assert f"there is no folder {tmp_path / 'nowhere'}" in printed
+    assert "Traceback" not in printed
+    with pytest.raises(TypeError, match="start\\(\\) force"):
+        tutor.start(path, force=1)  # type: ignore[arg-type]
+
+
+def test_the_wheel_ships_the_starter(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The wheel holds the starter, and `start` works from the wheel alone: no checkout, no
+    site-packages (the learner who ran pip install has it)."""
+    hatchling = pytest.importorskip("hatchling.build", reason="the dev group installs hatchling")
+    monkeypatch.chdir(REPO)  # hatchling builds the project it is run in
+    wheel = tmp_path / hatchling.build_wheel(str(tmp_path))
+    with zipfile.ZipFile(wheel) as archive:
+        assert archive.read("autograd_lite/_tutor_files/my_engine.py.txt") == STARTER.read_bytes()
+    learner = tmp_path / "learner"
+    learner.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-S", "-m", "autograd_lite.tutor", "start"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(wheel)},
+        cwd=learner,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (learner / "my_engine.py").read_bytes() == STARTER.read_bytes()
 
 
 def test_folder_and_undecodable_file_get_a_message(
