@@ -38,6 +38,8 @@ ROW_GAP: Final = 18.0
 MARGIN: Final = 16.0
 LABEL_CHARS: Final = 22  # what fits on a line of a box at this font size
 
+SLIDE_HEADING: Final = 28.0  # the line above the graph in a frame's SVG file
+
 # How many significant digits are shown: in the boxes, and in the captions' tables (every
 # number's full repr is in its tooltip).
 BOX_DIGITS: Final = 4
@@ -191,6 +193,7 @@ STYLE: Final = """\
 .sweep .active { fill: none; stroke: #d62728; stroke-width: 2.5; }
 .sweep .skipped { fill: none; stroke: #bbbbbb; stroke-width: 2; stroke-dasharray: 3 3; }
 .sweep .flow { fill: #b01e1e; font-size: 10px; font-weight: 600; }
+.sweep .heading { font-size: 13px; font-weight: 600; fill: #1a1a1a; }
 """
 
 PAGE_STYLE: Final = """\
@@ -350,16 +353,12 @@ class _Drawer:
             f"{_px(x1 - bend)},{_px(y1)} {_px(x1)},{_px(y1)}"
         )
 
-    def _near_start(self, parent: int, child: int, operand: int) -> tuple[float, float]:
-        """A point on an edge's curve a third of the way from the parent (Bézier at t = 1/3)."""
+    def _label_point(self, parent: int, child: int, operand: int) -> tuple[float, float]:
+        """Where an edge's label starts: just past the parent, on the side the edge leaves."""
         x0, y0 = self.layout.exit(parent)
-        x1, y1 = self.layout.port(child, operand, len(self.nodes[child].parents))
-        bend = max(30.0, (x1 - x0) / 2)
-        t = 1 / 3
-        a, b, c, d = (1 - t) ** 3, 3 * (1 - t) ** 2 * t, 3 * (1 - t) * t**2, t**3
-        x = a * x0 + b * (x0 + bend) + c * (x1 - bend) + d * x1
-        y = a * y0 + b * y0 + c * y1 + d * y1
-        return x, y
+        _, y1 = self.layout.port(child, operand, len(self.nodes[child].parents))
+        # Above an edge that goes down or level, below one that goes up: clear of the curve.
+        return x0 + 6, (y0 - 5 if y1 >= y0 else y0 + 12)
 
     @staticmethod
     def _text(x: float, y: float, cls: str, text: str) -> str:
@@ -436,7 +435,7 @@ class _Drawer:
             out.append(f'<path class="{cls}" d="{self._edge_path(j, i, operand)}"/>')
         seen: dict[int, int] = {}
         for step in frame.steps:
-            mx, my = self._near_start(step.parent, step.child, step.operand)
+            mx, my = self._label_point(step.parent, step.child, step.operand)
             # a * a: two steps leave the same parent; stack their labels.
             nth = seen[step.parent] = seen.get(step.parent, -1) + 1
             my -= 12 * nth
@@ -445,8 +444,7 @@ class _Drawer:
                 f" = {_number(step.contribution, BOX_DIGITS)}"
             )
             out.append(
-                f'<text class="flow halo" x="{_px(mx)}" y="{_px(my - 3)}" '
-                f'text-anchor="middle">{_shown(words)}</text>'
+                f'<text class="flow halo" x="{_px(mx)}" y="{_px(my)}">{_shown(words)}</text>'
             )
         out.append(
             f'<rect class="current" x="{_px(layout.x[i] - 3)}" y="{_px(layout.y[i] - 3)}" '
@@ -455,6 +453,21 @@ class _Drawer:
         return out
 
     # -- captions -------------------------------------------------------------------------------
+
+    def summary(self, k: int) -> str:
+        """Frame k in one line (plain text): what a slide of it is about."""
+        if k == 0:
+            return "frame 0: the forward values"
+        frame = self.sweep.frames[k - 1]
+        n = len(frame.steps)
+        madds = f"{n} multiply-add{'s' if n != 1 else ''}"
+        value = 0.0 if frame.upstream is None else frame.upstream
+        what = "tangent" if self.forward else "grad"
+        name = _clipped(self.name(frame.node), 40)
+        return (
+            f"step {k} of {len(self.nodes)}: [{frame.node}] {name}, "
+            f"{what} {_number(value, TABLE_DIGITS)}, {madds}"
+        )
 
     def caption(self, k: int, sums: Sequence[float | None]) -> str:
         """The text beside frame k: what happens at this step, with its numbers."""
@@ -693,17 +706,24 @@ class SweepPage:
             last = self.frames - 1
             msg = f"SweepPage.frame_svg() needs a frame number from 0 to {last}, got {k!r}"
             raise ValueError(msg)
+        layout = self._drawer.layout
+        w, h = _px(layout.width), _px(layout.total_height + SLIDE_HEADING)
+        heading = f"{self.title} · {self._drawer.summary(k)}"
         return (
             '<?xml version="1.0" encoding="UTF-8"?>\n'
-            + self._svg_open()
-            + f"<title>{_shown(self.title)}: frame {k}</title>"
-            + f"<style>{STYLE}</style>"
-            + '<rect width="100%" height="100%" fill="#ffffff"/>'
-            + f"<defs>{self._drawer.shapes()}</defs>"
+            f'<svg class="sweep" width="{w}" height="{h}" viewBox="0 0 {w} {h}" '
+            'xmlns="http://www.w3.org/2000/svg" role="img">'
+            f"<title>{_shown(heading)}</title>"
+            f"<style>{STYLE}</style>"
+            '<rect width="100%" height="100%" fill="#ffffff"/>'
+            f'<text class="heading" x="{_px(MARGIN)}" y="20">{_shown(heading)}</text>'
+            # A slide says which step it shows; the graph sits below that line.
+            f'<g transform="translate(0,{_px(SLIDE_HEADING)})">'
+            f"<defs>{self._drawer.shapes()}</defs>"
             + self._drawer.under(k, self._sums[k], self._visited[k])
             + f'<g class="sweep">{self._drawer.graph()}</g>'
             + self._drawer.over(k, self._sums[k], self._visited[k])
-            + "</svg>\n"
+            + "</g></svg>\n"
         )
 
     def _page(self) -> str:
