@@ -16,6 +16,7 @@ import os
 import re
 import subprocess
 import sys
+import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,31 +59,54 @@ def files_here() -> set[str]:
 
 @dataclass
 class Runs:
-    """Every notebook run afresh (or the error it stopped with), and the folder before and after."""
+    """Every notebook run afresh (or the error it stopped with)."""
 
     notebooks: dict[str, NotebookNode]
     errors: dict[str, str]
+
+
+@dataclass
+class AllRuns:
+    """The notebooks run as on this machine and as on a bare one, and their folder around it."""
+
+    here: Runs  # with `dot` where this machine has it
+    bare: Runs  # without `dot`
     files_before: set[str]
     files_after: set[str]
 
 
-def run_all(*, dot: bool, offline: bool) -> Runs:
-    """Run every notebook from scratch."""
+@pytest.fixture(scope="module")
+def runs() -> AllRuns:
+    """Every notebook run from scratch twice, offline, two at a time: with `dot` where this
+    machine has it, and without."""
+    paths = run.notebooks()
+    has_dot = run.dot_version() is not None
+    jobs = [(path, dot, True) for dot in (has_dot, False) for path in paths]
     before = files_here()
-    notebooks: dict[str, NotebookNode] = {}
-    errors: dict[str, str] = {}
-    for path in run.notebooks():
-        try:
-            notebooks[path.name] = run.execute(path, dot=dot, offline=offline)
-        except run.NotebookError as error:
-            errors[path.name] = str(error)
-    return Runs(notebooks, errors, before, files_here())
+    results = run.execute_all(jobs)
+    after = files_here()
+    made = []
+    for half in (results[: len(paths)], results[len(paths) :]):
+        notebooks = {
+            p.name: r for p, r in zip(paths, half, strict=True) if not isinstance(r, Exception)
+        }
+        errors = {
+            p.name: str(r) for p, r in zip(paths, half, strict=True) if isinstance(r, Exception)
+        }
+        made.append(Runs(notebooks, errors))
+    return AllRuns(made[0], made[1], before, after)
 
 
 @pytest.fixture(scope="module")
-def fresh() -> Runs:
+def fresh(runs: AllRuns) -> Runs:
     """Each notebook run once from scratch, with `dot` where this machine has it."""
-    return run_all(dot=run.dot_version() is not None, offline=False)
+    return runs.here
+
+
+@pytest.fixture(scope="module")
+def bare(runs: AllRuns) -> Runs:
+    """Each notebook run once as on a learner's machine without `dot` and without a network."""
+    return runs.bare
 
 
 def committed(name: str) -> NotebookNode:
@@ -206,20 +230,14 @@ def test_committed_notebooks_are_tidy() -> None:
         }, name
 
 
-def test_notebooks_write_no_files(fresh: Runs) -> None:
+def test_notebooks_write_no_files(runs: AllRuns) -> None:
     """A run leaves the notebooks' folder as it found it: no pictures or data written there."""
-    assert fresh.files_after == fresh.files_before
+    assert runs.files_after == runs.files_before
 
 
 # ---------------------------------------------------------------------------------------------
 # Without dot, and without a network
 # ---------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def bare() -> Runs:
-    """Each notebook run once as on a learner's machine without `dot` and without a network."""
-    return run_all(dot=False, offline=True)
 
 
 def test_notebooks_run_without_dot_and_offline(bare: Runs) -> None:
@@ -431,3 +449,38 @@ def test_notebooks_name_only_files_that_exist() -> None:
         text = "\n".join(c.source for c in notebook.cells)
         for path in re.findall(r"`((?:docs|demos|autograd_lite)/[\w./-]+)`", text):
             assert (REPO / path).exists(), f"{name} names {path}"
+
+
+def printed(notebook: NotebookNode) -> str:
+    """Everything a notebook's cells printed, as one text."""
+    return "".join(run._joined(o.text) for o in outputs(notebook) if o.output_type == "stream")
+
+
+def test_the_sweep_quoted_in_start_here_is_the_engines() -> None:
+    """The loop 00-start-here quotes as backward()'s is the engine's `_sweep`, line for line."""
+    text = "\n".join(markdown(committed(NAMES[0])))
+    (quoted,) = re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
+    engine = (REPO / "autograd_lite" / "engine.py").read_text(encoding="utf-8")
+    body = engine.split("def _sweep(order: list[Value]) -> None:\n", 1)[1]
+    assert textwrap.indent(quoted, "    ") in body
+
+
+def test_what_the_text_says_about_the_numbers_is_what_they_print() -> None:
+    """Where a notebook's text states a number or a comparison, its printed numbers agree."""
+    mazur = committed("01-mazur-by-hand.ipynb")
+    said, shown = " ".join("\n".join(markdown(mazur)).split()), printed(mazur)
+    assert "give 0.291027774 (as ours do)" in said
+    assert "after 1 update:       published 0.291027924,  ours 0.291027774" in shown
+    assert "0.0000351085, which is our error after **9,999** updates" in said
+    assert "after 9,999 updates:                           ours 0.0000351085" in shown
+    assert shown.count("agrees") == 4 + 1 + 4 + 8 and "DIFFERS" not in shown
+
+    counts = printed(committed("04-forward-vs-reverse.ipynb"))
+    found = [int(n.replace(",", "")) for n in re.findall(r"([\d,]+) multiply-adds", counts)]
+    network_reverse, network_forward, chain_forward, chain_reverse = found
+    assert network_forward > 4 * network_reverse  # "several times more"
+    assert chain_reverse > 10 * chain_forward  # forward wins
+    assert "same derivatives: True" in counts
+
+    moons = printed(committed("02-neuron-mlp-moons.ipynb"))
+    assert moons.rstrip().endswith("accuracy 100%")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import concurrent.futures
 import contextlib
 import difflib
 import os
@@ -53,12 +54,13 @@ import show  # noqa: E402
 
 __all__ = [
     "COMMAND",
-    "NOTEBOOKS",
     "Comparison",
     "NotebookError",
     "ThisPython",
     "compare",
+    "dot_version",
     "execute",
+    "execute_all",
     "main",
     "notebooks",
     "read",
@@ -75,6 +77,8 @@ LANGUAGE_INFO = {"name": "python"}  # not the version: the same outputs come fro
 ADDRESS = re.compile(r"\b0x[0-9a-fA-F]{4,}\b")
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 DIFF_LINES = 12  # of a mismatch, shown in its message
+DIFF_WIDTH = 160  # characters of a line of it (an SVG or HTML page is one long line)
+JOBS = 2  # notebooks run at once, each in its own kernel (a machine has 2 cores, or more)
 
 # Installed as an IPython startup file when a run must prove the notebooks need no network: any
 # connection to another machine fails, as on a learner's computer without one.
@@ -128,9 +132,6 @@ def read(path: Path) -> NotebookNode:
 def notebooks() -> list[Path]:
     """The notebooks of demos/notebooks/, in the order a learner reads them."""
     return sorted(FOLDER.glob("*.ipynb"))
-
-
-NOTEBOOKS = notebooks()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -216,6 +217,26 @@ def execute(path: Path, *, dot: bool = True, offline: bool = False) -> NotebookN
                 ) from error
     notebook.metadata = {"kernelspec": dict(KERNELSPEC), "language_info": dict(LANGUAGE_INFO)}
     return notebook
+
+
+def execute_all(
+    runs: Sequence[tuple[Path, bool, bool]], *, jobs: int = JOBS
+) -> list[NotebookNode | NotebookError]:
+    """Run each (path, dot, offline) as `execute` does, jobs at a time, each in its own kernel.
+
+    Returns, in the order given, each executed notebook or the NotebookError it stopped with.
+    """
+
+    def one(job: tuple[Path, bool, bool]) -> NotebookNode | NotebookError:
+        path, dot, offline = job
+        try:
+            return execute(path, dot=dot, offline=offline)
+        except NotebookError as error:
+            return error
+
+    # Threads suffice: each kernel is a process of its own, and the threads only wait for them.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+        return list(pool.map(one, runs))
 
 
 def _failure(path: Path, notebook: NotebookNode, error: CellExecutionError) -> str:
@@ -357,12 +378,24 @@ def dot_version() -> str | None:
 
 
 def _diff(old: str, new: str) -> str:
+    """The difference, as a short unified diff; long lines clipped around where they differ."""
+    at = next((i for i, (a, b) in enumerate(zip(old, new)) if a != b), min(len(old), len(new)))
+    line_start = max(old.rfind("\n", 0, at), new.rfind("\n", 0, at)) + 1
+    # Keep the first difference in view: clip each line from shortly before it.
+    skip = max(0, at - line_start - DIFF_WIDTH // 2)
     lines = list(
         difflib.unified_diff(
             old.splitlines(), new.splitlines(), "committed", "fresh run", n=1, lineterm=""
         )
     )
-    shown = lines[:DIFF_LINES] + (["    ..."] if len(lines) > DIFF_LINES else [])
+    shown = []
+    for line in lines[:DIFF_LINES]:
+        if len(line) > DIFF_WIDTH:
+            start = skip if line[:1] in "+- " and not line.startswith(("---", "+++")) else 0
+            line = line[:1] + ("…" if start else "") + line[1 + start : start + DIFF_WIDTH] + "…"
+        shown.append(line)
+    if len(lines) > DIFF_LINES:
+        shown.append("...")
     return "\n".join("    " + line for line in shown)
 
 
@@ -434,15 +467,6 @@ def _compare_picture(where: str, old: _Shown, new: _Shown, result: Comparison) -
         result.compared_bytes += 1
 
 
-def check(paths: Sequence[Path]) -> Comparison:
-    """Run each notebook afresh and compare it with its committed outputs."""
-    result = Comparison()
-    for path in paths:
-        committed = read(path)
-        result.add(compare(path.name, committed, execute(path, dot=dot_version() is not None)))
-    return result
-
-
 # ---------------------------------------------------------------------------------------------
 # The command line
 # ---------------------------------------------------------------------------------------------
@@ -482,23 +506,25 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    started = time.perf_counter()
+    ran = execute_all([(path, has_dot, False) for path in paths])
+    seconds = time.perf_counter() - started
+    failed = [error for error in ran if isinstance(error, NotebookError)]
+    for error in failed:
+        print(f"error: {error}", file=sys.stderr)
+    if failed:
+        return 1
     result = Comparison()
-    for path in paths:
-        started = time.perf_counter()
-        try:
-            fresh = execute(path, dot=has_dot)
-        except NotebookError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 1
-        seconds = time.perf_counter() - started
+    for path, fresh in zip(paths, ran, strict=True):
+        assert not isinstance(fresh, NotebookError)  # every failure returned above
         if args.write:
             write(path, fresh)
-            print(f"wrote {_common.shown(path)} ({seconds:.1f} s)")
+            print(f"wrote {_common.shown(path)}")
         else:
             found = compare(path.name, read(path), fresh)
-            verdict = "stale" if found.problems else "up to date"
-            print(f"{_common.shown(path)}: {verdict} ({seconds:.1f} s)")
+            print(f"{_common.shown(path)}: {'stale' if found.problems else 'up to date'}")
             result.add(found)
+    print(f"({len(paths)} run in {seconds:.1f} s)")
     for note in result.notes:
         print(f"note: {note}")
     for problem in result.problems:

@@ -3,7 +3,8 @@
 `graph(root)` shows a computation graph as a picture where Graphviz's `dot` is installed, and as
 DOT text (saying how to get pictures) where it is not; either way the output carries the exact
 DOT text. `figure(fig)` shows a matplotlib figure as a PNG stamped with a fingerprint of what it
-shows (its words and numbers, as the docs' pictures are). No calculus here.
+shows (its words and numbers, as the docs' pictures are); `svg(text)` shows SVG text as it is.
+No calculus here.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import _common  # noqa: E402
 from autograd_lite import Value  # noqa: E402
 from autograd_lite.viz import DrawOptions, to_dot  # noqa: E402
 
-__all__ = ["DOT_MIME", "NO_DOT", "Graph", "Picture", "figure", "graph"]
+__all__ = ["DOT_MIME", "NO_DOT", "Graph", "Picture", "Svg", "figure", "graph", "svg"]
 
 # The registered media type of DOT text: where run.py finds a graph's exact text in an output.
 DOT_MIME = "text/vnd.graphviz"
@@ -64,6 +65,26 @@ def graph(root: Value, **options: Unpack[DrawOptions]) -> Graph:
     except FileNotFoundError:  # no `dot`: the text alone, which says how to get pictures
         svg = None
     return Graph(text, svg)
+
+
+class Svg:
+    """An SVG picture shown as written (IPython's own SVG re-serializes it, differently in
+    different Pythons)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def _repr_mimebundle_(self, include: object = None, exclude: object = None) -> dict[str, str]:
+        """Jupyter's view: the SVG text itself."""
+        return {"image/svg+xml": self.text, "text/plain": "<SVG picture>"}
+
+    def __repr__(self) -> str:
+        return "<SVG picture>"
+
+
+def svg(text: str) -> Svg:
+    """SVG text (a sweep page's frame, say), to show as a picture."""
+    return Svg(text)
 
 
 class Picture:
