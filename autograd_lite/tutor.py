@@ -45,7 +45,7 @@ __all__ = [
 
 PROGRAM = "python -m autograd_lite.tutor"
 CHAPTER = "docs/build-your-own.md"
-STARTER = "my_engine.py"  # the name `start` gives the starter file, and the chapter uses
+STARTER = "my_engine.py"  # the name `start` gives the starter file, as the chapter does
 # The starter, as package data: the same text as docs/build-your-own/my_engine.py (a test keeps
 # them equal). Not a .py file, so that no tool takes it for a module of the package.
 STARTER_DATA = "_tutor_files/my_engine.py.txt"
