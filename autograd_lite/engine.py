@@ -339,24 +339,30 @@ def topological_order(root: Value) -> list[Value]:
 
 def _depth_first_order(root: Value) -> list[Value]:
     order: list[Value] = []
-    visited = {root}
-    # Depth-first without recursion: a stack of the nodes being visited, and beside it an
-    # iterator over each one's parents that remembers how far the visit has got.
+    visited: set[Value] = set()
+    # Depth-first without recursion: a stack of nodes to visit, and beside it whether each
+    # entry's parents are all finished, so that it can be finished too. Parents go on the stack
+    # first one on top, so they are visited in order, as a recursive search would visit them.
+    # The stacks hold nodes and bools only: nothing the garbage collector tracks piles up, so
+    # it sleeps through the sort even of a graph a million nodes deep.
     nodes = [root]
-    unvisited_parents = [iter(root._parents)]
+    parents_done = [False]
     while nodes:
-        for parent in unvisited_parents[-1]:
-            if parent not in visited:
-                visited.add(parent)
-                if not parent._parents:
-                    order.append(parent)  # a leaf is finished as soon as it is found
-                    continue
-                nodes.append(parent)
-                unvisited_parents.append(iter(parent._parents))
-                break
-        else:
-            unvisited_parents.pop()
-            order.append(nodes.pop())
+        node = nodes.pop()
+        if parents_done.pop():
+            order.append(node)  # after every one of its parents
+        elif node not in visited:  # not a second entry of a node visited since
+            visited.add(node)
+            nodes.append(node)
+            parents_done.append(True)
+            for parent in reversed(node._parents):
+                if parent not in visited:
+                    if parent._parents:
+                        nodes.append(parent)
+                        parents_done.append(False)
+                    else:
+                        visited.add(parent)
+                        order.append(parent)  # a leaf is finished as soon as it is found
     return order
 
 
