@@ -104,9 +104,13 @@ def _lay_out(nodes: Sequence[Value]) -> _Layout:
     index = {node: i for i, node in enumerate(nodes)}
     parents = [[index[p] for p in node.parents] for node in nodes]
     children: list[list[int]] = [[] for _ in nodes]
+    # Where each edge arrives, as a fraction of its child's height less a half: the first
+    # operand's edge arrives above the second's, so the first operand is best drawn above.
+    arrivals: list[list[tuple[int, float]]] = [[] for _ in nodes]
     for i, ps in enumerate(parents):
-        for p in ps:
+        for operand, p in enumerate(ps):
             children[p].append(i)
+            arrivals[p].append((i, (operand + 1) / (len(ps) + 1) - 0.5))
     # An operation sits one layer past its deepest input; a leaf just before its first user.
     depth = [0] * len(nodes)
     for i, ps in enumerate(parents):
@@ -128,13 +132,16 @@ def _lay_out(nodes: Sequence[Value]) -> _Layout:
         for r, i in enumerate(layer):
             rank[i] = float(r)
     for sweep in range(ORDER_PASSES):
-        neighbours = parents if sweep % 2 == 0 else children
-        sequence = layers if sweep % 2 == 0 else layers[::-1]
+        from_parents = sweep % 2 == 0
+        sequence = layers if from_parents else layers[::-1]
         for layer in sequence:
             keyed = []
             for i in layer:
-                near = neighbours[i]
-                centre = sum(rank[n] for n in near) / len(near) if near else rank[i]
+                if from_parents:
+                    near = [rank[p] for p in parents[i]]
+                else:
+                    near = [rank[c] + offset for c, offset in arrivals[i]]
+                centre = sum(near) / len(near) if near else rank[i]
                 keyed.append((centre, rank[i], i))
             keyed.sort()
             layer[:] = [i for _, _, i in keyed]

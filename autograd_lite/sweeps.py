@@ -106,6 +106,11 @@ class Sweep:
         return first.upstream
 
 
+# A Step or Frame made straight from its tuple of fields: three times quicker than calling the
+# class (a NamedTuple's __new__ is Python code), and a sweep of a large graph makes a million.
+_make: Final = tuple.__new__
+
+
 # ---------------------------------------------------------------------------------------------
 # The two sweeps, side by side: each loop is the engine's, with every step written down
 # ---------------------------------------------------------------------------------------------
@@ -142,8 +147,8 @@ def backward_sweep(root: Value, grad: float = 1.0) -> Sweep:
             j = index[parent]
             contribution = partial * upstream
             grads[j] += contribution
-            steps.append(Step(j, i, operand, partial, upstream, contribution, grads[j]))
-        frames.append(Frame(i, upstream, tuple(steps)))
+            steps.append(_make(Step, (j, i, operand, partial, upstream, contribution, grads[j])))
+        frames.append(_make(Frame, (i, upstream, tuple(steps))))
     # Every node of the order is an ancestor of root, so every gradient is set by now.
     return Sweep(BACKWARD, tuple(order), index, tuple(frames), len(order) - 1, tuple(grads))
 
@@ -190,12 +195,11 @@ def forward_sweep(roots: Value | Sequence[Value], wrt: Value, tangent: float = 1
                 contribution = partial * incoming
                 # The first contribution is the total itself, not 0.0 + it, as in the engine.
                 total = contribution if total is None else total + contribution
-                steps.append(
-                    Step(index[parent], i, operand, partial, incoming, contribution, total)
-                )
+                step = (index[parent], i, operand, partial, incoming, contribution, total)
+                steps.append(_make(Step, step))
         if total is not None:
             tangents[node] = total
-        frames.append(Frame(i, tangents.get(node), tuple(steps) if steps else ()))
+        frames.append(_make(Frame, (i, tangents.get(node), tuple(steps))))
     results = tuple(tangents.get(node) for node in order)
     return Sweep(FORWARD, tuple(order), index, tuple(frames), start, results)
 

@@ -43,10 +43,9 @@ TRUNK = 20  # steps of the shared part of the one-input function
 OUTPUTS = 100
 X0 = 0.3
 NEURON = ("tanh(x*w + b)", {"x": 0.5, "w": -1.5, "b": 0.1})
-# The frames the docs show: the backward sweep at x*w (two contributions leave it), and the
-# forward sweep from w at the same node (one contribution arrives, x's edge is skipped).
-BACKWARD_FRAME = 4
-FORWARD_FRAME = 3
+# The node whose frames the docs show: backward, two contributions leave it; forward from w,
+# one arrives and x's edge is skipped.
+SHOWN_NODE = "x*w"
 
 
 @dataclass(frozen=True)
@@ -110,12 +109,16 @@ def same_bits(a: float, b: float) -> bool:
 
 
 def moons_loss() -> tuple[Value, MLP]:
+    """The moons model, seeded as in demos/moons.py, and its loss."""
+    model = MLP(2, [*HIDDEN, 1], seed=SEED)
+    return moons_loss_with(model), model
+
+
+def moons_loss_with(model: MLP) -> Value:
     """Hinge loss plus the L2 penalty of demos/moons.py, on the first POINTS points."""
     X, y01 = make_moons(100, noise=0.1, seed=SEED)
-    model = MLP(2, [*HIDDEN, 1], seed=SEED)
     scores = [model(x) for x in X[:POINTS]]
-    loss = hinge(scores, signed_labels(y01[:POINTS])) + l2_penalty(model.parameters(), ALPHA)
-    return loss, model
+    return hinge(scores, signed_labels(y01[:POINTS])) + l2_penalty(model.parameters(), ALPHA)
 
 
 def fan_out(x: Value) -> list[Value]:
@@ -135,12 +138,19 @@ def neuron_pages(out: Path) -> tuple[int, int, list[Path], list[Path]]:
     forward = viz.sweep_page(y, forward=leaves["w"], title=f"Forward sweep of f = {text}, from w")
     pages = [backward.save(out / "sweep_backward.html"), forward.save(out / "sweep_forward.html")]
     pictures = []
-    for page, frame, name in (
-        (backward, BACKWARD_FRAME, "sweep_backward_frame.svg"),
-        (forward, FORWARD_FRAME, "sweep_forward_frame.svg"),
+    for page, name in (
+        (backward, "sweep_backward_frame.svg"),
+        (forward, "sweep_forward_frame.svg"),
     ):
+        sweep = page.sweep
+        # Frame k visits sweep.frames[k - 1]: find the one at the node the docs talk about.
+        k = next(
+            k
+            for k, frame in enumerate(sweep.frames, start=1)
+            if sweep.nodes[frame.node].label == SHOWN_NODE
+        )
         path = out / name
-        path.write_text(page.frame_svg(frame), encoding="utf-8")
+        path.write_text(page.frame_svg(k), encoding="utf-8")
         pictures.append(path)
     for path in pages + pictures:
         print(f"  wrote {shown(path)}")

@@ -81,9 +81,20 @@ def moons_loss(hidden: list[int], points: int) -> tuple[Value, MLP, dict[Value, 
     Also a name for each node a neuron makes: ``relu 0.2 @x1`` is the relu of layer 0's unit 2
     on the first point. The layers run one by one, as ``model(x)`` runs them.
     """
+    model = MLP(2, [*hidden, 1], seed=SEED)
+    loss, names = labelled_loss(model, points)
+    return loss, model, names
+
+
+def moons_loss_with(model: MLP, points: int) -> Value:
+    """The same loss for a given model (to recompute it after changing a parameter)."""
+    return labelled_loss(model, points)[0]
+
+
+def labelled_loss(model: MLP, points: int) -> tuple[Value, dict[Value, str]]:
+    """The loss of `moons_loss` for a given model, with the names of its nodes."""
     X, y01 = make_moons(POINTS, noise=0.1, seed=SEED)
     X, y = X[:points], signed_labels(y01[:points])
-    model = MLP(2, [*hidden, 1], seed=SEED)
     names = {p: n.replace("layers.", "L").replace(".neurons.", ".n") for n, p in
              model.named_parameters()}  # fmt: skip
     scores = []
@@ -107,7 +118,7 @@ def moons_loss(hidden: list[int], points: int) -> tuple[Value, MLP, dict[Value, 
     for k, margin in enumerate(total.parents, start=1):
         names[margin] = f"hinge[x{k}]"  # relu(1 - y·s)
         names[margin.parents[0]] = f"1-y·s[x{k}]"
-    return loss, model, names
+    return loss, names
 
 
 def consumers(order: Sequence[Value]) -> dict[Value, list[Edge]]:
@@ -225,8 +236,8 @@ def main(argv: Sequence[str] | None = None) -> Result:
         f"The engine's gradient, {names[w]}.grad after loss.backward(): {float(w.grad):.17g}\n"
         f"Difference: {abs(path_sum - float(w.grad)):.3g} (the same products, added in another "
         "order).\n"
-        f"(A path whose product is 0 goes through a ReLU that is off, or a hinge term already "
-        f"met: it adds nothing.)\n"
+        "(A path whose product is 0 goes through a ReLU that is off: a unit whose output is 0, "
+        "or a hinge term whose\nmargin is already met. It adds nothing.)\n"
         f"Path by path, the products take {sum(len(p.partials) for p in paths)} multiplications "
         f"for this one weight; one backward sweep takes {small_edges} multiply-adds for all "
         f"{len(model.parameters())} parameters' gradients at once."
@@ -237,15 +248,16 @@ def main(argv: Sequence[str] | None = None) -> Result:
         big, big_model, _ = moons_loss([WIDTH] * layers, POINTS)
         first = big_model.layers[0].neurons[0].w[0]
         n_paths, n_multiplications = count_paths(first, big)
+        sweep = backward_sweep(big)
         counts.append(
             Count(
                 hidden_layers=layers,
                 parameters=len(big_model.parameters()),
-                values=len(topological_order(big)),
+                values=len(sweep.nodes),
                 paths=n_paths,
                 path_multiplications=n_multiplications,
                 all_path_multiplications=count_all_paths(big, big_model.parameters()),
-                sweep_edges=backward_sweep(big).multiply_adds,
+                sweep_edges=sweep.multiply_adds,
                 forward_edges=forward_sweep(big, first).multiply_adds,
             )
         )

@@ -4,14 +4,25 @@
 derivatives. Every gradient it records must be bitwise what ``backward()`` leaves, every tangent
 bitwise what `jvp` and ``engine._tangents`` give; its gradients must also equal mpmath's
 high-precision derivatives of random expression DAGs (an oracle that is not the engine), and its
-counts of multiply-adds must equal the edges counted independently from the graph.
+counts of multiply-adds must equal the edges counted independently from the graph. The two
+demos built on it (demos/forward_vs_reverse.py, demos/paths.py) are run here too: their counts
+against the architecture's, their gradients against finite differences, their pictures against
+the committed ones, and the docs text (docs/sections/accumulation.md) against both.
 """
 
 from __future__ import annotations
 
+import contextlib
+import doctest
+import io
+import itertools
 import math
+import re
 import struct
+import sys
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import mpmath
@@ -428,3 +439,287 @@ def test_result_of_a_stranger_is_an_error() -> None:
     y, _ = neuron()
     with pytest.raises(ValueError, match="a node of the swept graph"):
         backward_sweep(y).result(Value(3.0))
+
+
+# ---------------------------------------------------------------------------------------------
+# The demos: their counts against the architecture's, their gradients against differences
+# ---------------------------------------------------------------------------------------------
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "demos"))  # the demos are scripts, not a package
+
+import _common  # noqa: E402
+import forward_vs_reverse  # noqa: E402
+import paths  # noqa: E402
+
+DOCS_IMAGES = REPO / "docs" / "images"
+SECTION = REPO / "docs" / "sections" / "accumulation.md"
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    """One fast run of a demo: what main() returned, what it printed, where it wrote."""
+
+    result: Any
+    printed: str
+    out: Path
+
+
+@pytest.fixture(scope="module")
+def demo_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, DemoRun]:
+    """Both demos, run once in fast mode into folders of their own."""
+    runs = {}
+    for name, module in (("forward_vs_reverse", forward_vs_reverse), ("paths", paths)):
+        out = tmp_path_factory.mktemp(name)
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            result = module.main(["--fast", "--out", str(out)])
+        runs[name] = DemoRun(result, printed.getvalue(), out)
+    return runs
+
+
+def mlp_loss_edges(hidden: list[int], points: int) -> int:
+    """The edges of the moons loss's graph, counted from the architecture (not from a graph).
+
+    Per point, a neuron with nin inputs is a dot of nin weights and nin inputs (2·nin edges),
+    + b (2 edges) and, but in the last layer, a relu (1); the hinge term is 1 - y·s (2 edges)
+    and a relu (1). Then the sum of the hinges (one edge per point), / n (2), the L2 penalty's
+    dot of the parameters with themselves (2 per parameter), × α (2) and the final + (2).
+    """
+    sizes = [2, *hidden, 1]
+    per_point = 3
+    parameters = 0
+    for i, (nin, nout) in enumerate(itertools.pairwise(sizes)):
+        per_point += nout * (2 * nin + 2 + (1 if i < len(hidden) else 0))
+        parameters += nout * (nin + 1)
+    return points * per_point + points + 2 + 2 * parameters + 2 + 2
+
+
+def central_difference(loss_of: Callable[[], Value], p: Value, h: float = 1e-6) -> float:
+    """d loss / d p by central differences of the loss recomputed in floats: not the engine's
+    chain rule (its kinks, relu and the hinge, lie far from h at these points)."""
+    saved = p.data
+    p.data = saved + h
+    up = loss_of().data
+    p.data = saved - h
+    down = loss_of().data
+    p.data = saved
+    return (up - down) / (2 * h)
+
+
+def number(text: str) -> float:
+    return float(text.replace(",", ""))
+
+
+def test_forward_vs_reverse_counts_are_the_architectures(
+    demo_runs: dict[str, DemoRun],
+) -> None:
+    """The printed multiply-adds: the backward sweep's are the graph's edges, counted from the
+    architecture; the forward sweeps' are the edges reachable from each parameter, found by a
+    search of the graph; the one-input function's follow from its shape."""
+    run = demo_runs["forward_vs_reverse"]
+    moons = run.result.moons
+    points = forward_vs_reverse.POINTS
+    edges = mlp_loss_edges(forward_vs_reverse.HIDDEN, points)
+    assert moons.edges == moons.backward_multiply_adds == edges == 14_880
+    loss, model = forward_vs_reverse.moons_loss()
+    params = model.parameters()
+    assert moons.parameters == len(params) == 337
+    assert moons.forward_multiply_adds == sum(edges_from(loss, p) for p in params)
+    assert moons.forward_edges_examined == len(params) * edges
+    row = re.search(r"reverse \(backward\)\s+1\s+([\d,]+)\s+([\d,]+)\s+([\d.]+)", run.printed)
+    assert row is not None and [number(g) for g in row.groups()[:2]] == [edges, edges]
+    row = re.search(r"forward\s+337\s+([\d,]+)\s+([\d,]+)\s+([\d.]+)", run.printed)
+    assert row is not None
+    assert number(row.group(1)) == moons.forward_edges_examined
+    assert number(row.group(2)) == moons.forward_multiply_adds
+    assert moons.backward_seconds > 0 and moons.forward_seconds > 0
+
+    fan = run.result.fan_out
+    trunk, outputs = forward_vs_reverse.TRUNK, forward_vs_reverse.OUTPUTS
+    # trunk step: h * 0.9 (2 edges), + 0.1 (2), tanh (1); branch: h * c (2), sin (1)
+    assert fan.edges == 5 * trunk + 3 * outputs and fan.values == 1 + 5 * trunk + 3 * outputs
+    # forward: only the edges out of nodes that depend on x (not the constants')
+    assert fan.forward_multiply_adds == 3 * trunk + 2 * outputs == 260
+    # reverse: each output's sweep multiplies every edge of its own graph, trunk included
+    assert fan.backward_multiply_adds == outputs * (5 * trunk + 3) == 10_300
+    assert re.search(r"forward \(jacfwd\)\s+1\s+260\s", run.printed)
+    assert re.search(r"reverse \(jacrev\)\s+100\s+10,300\s", run.printed)
+    neuron = (run.result.neuron_backward_multiply_adds, run.result.neuron_forward_multiply_adds)
+    assert neuron == (5, 3)  # tanh(x*w + b): 5 edges; from w: w→*, *→+, +→tanh
+
+
+def test_forward_vs_reverse_gradients_are_right_both_ways(
+    demo_runs: dict[str, DemoRun],
+) -> None:
+    """The two gradients agree; they are the loss's slope by central differences; the
+    one-input function's Jacobian column is its closed-form derivative."""
+    moons = demo_runs["forward_vs_reverse"].result.moons
+    assert moons.max_difference < 1e-14
+    loss, model = forward_vs_reverse.moons_loss()
+    model.zero_grad()
+    loss.backward()
+    grads = [float(p.grad) for p in model.parameters()]
+    assert moons.gradient_norm == pytest.approx(math.sqrt(math.fsum(g * g for g in grads)))
+    assert f"|gradient| = {moons.gradient_norm:.6g}" in demo_runs["forward_vs_reverse"].printed
+    params = model.parameters()
+    for k in (0, 40, 200, 336):  # first layer, its bias, second layer, the output's bias
+        numeric = central_difference(lambda: forward_vs_reverse.moons_loss_with(model), params[k])
+        assert grads[k] == pytest.approx(numeric, rel=1e-5, abs=1e-9), k
+
+    fan = demo_runs["forward_vs_reverse"].result.fan_out
+    assert fan.max_difference < 1e-15
+    x = forward_vs_reverse.X0
+    h, slope = x, 1.0
+    for _ in range(forward_vs_reverse.TRUNK):
+        h = math.tanh(0.9 * h + 0.1)
+        slope *= 0.9 * (1.0 - h * h)
+    outputs = forward_vs_reverse.OUTPUTS
+    expected = [math.cos(k / outputs * h) * (k / outputs) * slope for k in range(1, outputs + 1)]
+    column = jacfwd(forward_vs_reverse.fan_out)(x)
+    for got, want in zip(column, expected, strict=True):
+        assert got == pytest.approx(want, rel=1e-12, abs=1e-18)
+
+
+def iterative_paths(source: Value, root: Value) -> list[list[float]]:
+    """Every path from source to root, as its list of local derivatives: a breadth-first
+    extension of partial paths, written independently of the demo's depth-first walk."""
+    leaving: dict[Value, list[tuple[Value, int]]] = {}
+    for node in topological_order(root):
+        for operand, parent in enumerate(node.parents):
+            leaving.setdefault(parent, []).append((node, operand))
+    done: list[list[float]] = []
+    frontier: list[tuple[Value, list[float]]] = [(source, [])]
+    while frontier:
+        grown = []
+        for node, partials in frontier:
+            if node is root:
+                done.append(partials)
+                continue
+            for child, operand in leaving.get(node, []):
+                grown.append((child, [*partials, child.partials[operand]]))
+        frontier = grown
+    return done
+
+
+def test_paths_demo_lists_every_path_and_sums_to_the_gradient(
+    demo_runs: dict[str, DemoRun],
+) -> None:
+    """8 paths from the weight (2 points × 3 units, and 2 through Σw²), each printed; their
+    products add up to w.grad, which is the loss's slope by central differences."""
+    run = demo_runs["paths"]
+    result = run.result
+    loss, model, _ = paths.moons_loss(paths.SMALL_HIDDEN, paths.SMALL_POINTS)
+    w = model.layers[0].neurons[0].w[0]
+    independent = iterative_paths(w, loss)
+    assert len(result.paths) == len(independent) == paths.SMALL_POINTS * 3 + 2 == 8
+    assert sorted(p.partials for p in result.paths) == sorted(tuple(p) for p in independent)
+    for k, path in enumerate(result.paths, start=1):
+        assert f"path {k}: " in run.printed
+        assert path.product == math.prod(path.partials)
+    assert result.path_sum == pytest.approx(result.gradient, rel=1e-14)
+    numeric = central_difference(lambda: paths.moons_loss_with(model, paths.SMALL_POINTS), w)
+    assert result.gradient == pytest.approx(numeric, rel=1e-6)
+    assert result.small_edges == mlp_loss_edges(paths.SMALL_HIDDEN, paths.SMALL_POINTS) == 176
+    # every parameter's paths, path by path, against the demo's dynamic programming
+    by_enumeration = sum(len(p) for q in model.parameters() for p in iterative_paths(q, loss))
+    assert paths.count_all_paths(loss, model.parameters()) == by_enumeration
+
+
+def test_paths_counts_follow_the_architecture(demo_runs: dict[str, DemoRun]) -> None:
+    """For L hidden layers of 16 on 100 points: 100·16^(L-1) + 2 paths from a first-layer
+    weight, each main path 3L + 7 edges long and the two through Σw² 3; the sweep's edges as
+    the architecture says, the forward sweep's as a search of the graph finds them."""
+    run = demo_runs["paths"]
+    assert [c.hidden_layers for c in run.result.counts] == [1, 2, 3, 4, 5]
+    for c in run.result.counts:
+        layers = c.hidden_layers
+        main = paths.POINTS * paths.WIDTH ** (layers - 1)
+        assert c.paths == main + 2
+        assert c.path_multiplications == main * (3 * layers + 7) + 2 * 3
+        assert c.sweep_edges == mlp_loss_edges([paths.WIDTH] * layers, paths.POINTS)
+        assert f"{c.paths:,}" in run.printed and f"{c.sweep_edges:,}" in run.printed
+    assert [c.paths for c in run.result.counts][1::2] == [1_602, 409_602]  # the issue's numbers
+    big, model, _ = paths.moons_loss([paths.WIDTH, paths.WIDTH], paths.POINTS)
+    first = model.layers[0].neurons[0].w[0]
+    assert run.result.counts[1].forward_edges == edges_from(big, first)
+
+
+# ---------------------------------------------------------------------------------------------
+# The docs' pictures and text
+# ---------------------------------------------------------------------------------------------
+
+
+def made_files(demo_runs: dict[str, DemoRun]) -> list[Path]:
+    """Every file the two demos write that the docs use: pictures and pages."""
+    files: list[Path] = []
+    for run in demo_runs.values():
+        files += list(run.result.pictures) + list(getattr(run.result, "pages", []))
+    return files
+
+
+def test_committed_pictures_are_what_the_demos_make(demo_runs: dict[str, DemoRun]) -> None:
+    """docs/images holds what `python demos/paths.py --out docs/images` and `python
+    demos/forward_vs_reverse.py --out docs/images` write: SVG and HTML byte for byte, PNG by
+    the fingerprint of what it shows (and byte for byte under the matplotlib that drew it)."""
+    remake = (
+        "python demos/paths.py --out docs/images; "
+        "python demos/forward_vs_reverse.py --out docs/images"
+    )
+    for made in made_files(demo_runs):
+        committed = DOCS_IMAGES / made.name
+        assert committed.is_file(), f"docs/images/{made.name} is missing: {remake}"
+        if made.suffix == ".png":
+            new, old = _common.png_text(made), _common.png_text(committed)
+            key = _common.FINGERPRINT_KEY
+            assert new[key] == old[key], f"docs/images/{made.name} is stale: {remake}"
+            if new.get("Software") == old.get("Software"):
+                assert made.read_bytes() == committed.read_bytes(), made.name
+        else:
+            assert made.read_bytes() == committed.read_bytes(), f"{made.name} is stale: {remake}"
+
+
+def test_docs_section_shows_every_picture_and_quotes_the_engine(
+    demo_runs: dict[str, DemoRun],
+) -> None:
+    """The section links every picture and page the demos make, and nothing else; the loops it
+    quotes are the engine's, verbatim; its `>>>` examples are true."""
+    text = SECTION.read_text(encoding="utf-8")
+    linked = re.findall(r"\]\(images/([\w.]+)\)", text)
+    assert sorted(linked) == sorted(p.name for p in made_files(demo_runs))
+    engine_source = (REPO / "autograd_lite" / "engine.py").read_text(encoding="utf-8")
+    quoted = [b for b in re.findall(r"```python\n(.*?)```", text, re.S) if b.startswith("def ")]
+    functions = [f for b in quoted for f in re.split(r"\n\n+(?=def )", b.strip())]
+    assert [f.split("(")[0] for f in functions] == ["def _sweep", "def _tangents"]
+    for function in functions:
+        assert function in engine_source, f"the section quotes a function that changed:\n{function}"
+    parser = doctest.DocTestParser()
+    examples = "\n".join(b for b in re.findall(r"```python\n(.*?)```", text, re.S) if ">>>" in b)
+    test = parser.get_doctest(examples, {}, "accumulation.md", str(SECTION), 0)
+    assert len(test.examples) >= 5
+    results = doctest.DocTestRunner().run(test)
+    assert results.failed == 0
+
+
+def test_docs_section_numbers_are_the_demos(demo_runs: dict[str, DemoRun]) -> None:
+    """Every count in the section's tables is one the demos computed."""
+    text = SECTION.read_text(encoding="utf-8")
+    for c in demo_runs["paths"].result.counts:
+        hidden = ", ".join([str(paths.WIDTH)] * c.hidden_layers)
+        row = (
+            f"| `MLP(2, [{hidden}, 1])` | {c.parameters:,} | {c.paths:,} | "
+            f"{c.all_path_multiplications:,} | {c.sweep_edges:,} |"
+        )
+        assert row in text, row
+    moons = demo_runs["forward_vs_reverse"].result.moons
+    assert f"| 1 | {moons.edges:,} | {moons.backward_multiply_adds:,} |" in text
+    assert (
+        f"| {moons.parameters} | {moons.forward_edges_examined:,} | "
+        f"{moons.forward_multiply_adds:,} |"
+    ) in text
+    fan = demo_runs["forward_vs_reverse"].result.fan_out
+    assert f"| 1 | {fan.forward_multiply_adds:,} |" in text
+    assert f"| {fan.outputs} | {fan.backward_multiply_adds:,} |" in text
+    small = demo_runs["paths"].result
+    assert f"{small.gradient:.17g}".replace("-", "−") in text
+    assert f"one backward sweep does {small.small_edges} multiply-adds" in text
