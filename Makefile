@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DOT_MISSING = ! command -v dot >/dev/null 2>&1
 
-.PHONY: demo test check bench bench-quick graphviz clean
+.PHONY: demo test check bench bench-quick notebooks notebooks-write graphviz clean
 
 # pip >= 25.1 installs PEP 735 dependency groups (--group); a fresh venv may have an older one.
 $(STAMP): pyproject.toml
@@ -37,6 +37,14 @@ test: $(STAMP) graphviz
 	  echo "*** (tests/test_torch_oracle.py, the torch cases of tests/test_optim.py). To run them:"; \
 	  echo "***   $(PY) -m pip install torch==2.13.0"; }
 	$(PY) -m pytest
+
+# The notebooks: each run from scratch in a kernel of .venv's Python and compared with its
+# committed outputs (make test does this too); notebooks-write refreshes them (it needs dot).
+notebooks: $(STAMP)
+	$(PY) demos/notebooks/run.py
+
+notebooks-write: $(STAMP) graphviz
+	$(PY) demos/notebooks/run.py --write
 
 check: $(STAMP)
 	$(PY) -m ruff check .

@@ -51,11 +51,6 @@ def pytest_configure(config: pytest.Config) -> None:
     """Outside CI, fix one random seed for the whole run, so that any failure can be repeated."""
     # tryfirst: hypothesis's own plugin reads --hypothesis-seed in its pytest_configure. A
     # profile named on the command line (CI's other Pythons name the derandomized one) decides.
-    config.addinivalue_line(
-        "markers",
-        "browser: needs headless chromium, chromedriver and selenium (skipped without them, "
-        "except in CI, where it fails)",
-    )
     chosen = config.getoption("hypothesis_seed", default=None) is not None
     named_profile = config.getoption("hypothesis_profile", default=None) is not None
     if not IN_CI and not chosen and not named_profile:

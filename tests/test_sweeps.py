@@ -7,7 +7,8 @@ high-precision derivatives of random expression DAGs (an oracle that is not the 
 counts of multiply-adds must equal the edges counted independently from the graph. The two
 demos built on it (demos/forward_vs_reverse.py, demos/paths.py) are run here too: their counts
 against the architecture's, their gradients against finite differences, their pictures against
-the committed ones, and the docs text (docs/sections/accumulation.md) against both.
+the committed ones, and the docs text (sections 6 and 7 of docs/how-backprop-works.md)
+against both.
 """
 
 from __future__ import annotations
@@ -453,7 +454,13 @@ import forward_vs_reverse  # noqa: E402
 import paths  # noqa: E402
 
 DOCS_IMAGES = REPO / "docs" / "images"
-SECTION = REPO / "docs" / "sections" / "accumulation.md"
+SECTION = REPO / "docs" / "how-backprop-works.md"
+
+
+def section_text() -> str:
+    """Sections 6 and 7 of the docs page: paths, and forward and reverse accumulation."""
+    text = SECTION.read_text(encoding="utf-8")
+    return text[text.index("## 6. Paths versus dynamic programming") : text.index("## 8. ")]
 
 
 @dataclass(frozen=True)
@@ -684,7 +691,7 @@ def test_docs_section_shows_every_picture_and_quotes_the_engine(
 ) -> None:
     """The section links every picture and page the demos make, and nothing else; the loops it
     quotes are the engine's, verbatim; its `>>>` examples are true."""
-    text = SECTION.read_text(encoding="utf-8")
+    text = section_text()
     linked = re.findall(r"\]\(images/([\w.]+)\)", text)
     assert sorted(linked) == sorted(p.name for p in made_files(demo_runs))
     engine_source = (REPO / "autograd_lite" / "engine.py").read_text(encoding="utf-8")
@@ -703,7 +710,7 @@ def test_docs_section_shows_every_picture_and_quotes_the_engine(
 
 def test_docs_section_numbers_are_the_demos(demo_runs: dict[str, DemoRun]) -> None:
     """Every count in the section's tables is one the demos computed."""
-    text = SECTION.read_text(encoding="utf-8")
+    text = section_text()
     for c in demo_runs["paths"].result.counts:
         hidden = ", ".join([str(paths.WIDTH)] * c.hidden_layers)
         row = (
