@@ -83,12 +83,7 @@ def _reaches_outside(root: Value, own: Sequence[Value]) -> bool:
     Such a leaf (a model's parameter, a Value the function closes over) may be differentiated
     by the caller through our answer, so the answer must keep its graph.
     """
-    ours = {id(v) for v in own}
-    return any(
-        node._operation is LEAF and id(node) not in ours
-        for node in _depth_first_order(root)
-        if not node._parents
-    )
+    return _order_reaches_outside(_depth_first_order(root), own)
 
 
 def _argnums(argnums: object, n_args: int, where: str) -> list[int]:
@@ -325,27 +320,40 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
     xs = _prepare(args, nums)
     result = _call(f, xs, {})
     outs, single = _outputs(result, "jvp()")
+    order = _joint_order(outs)
     keep = (
         _must_keep_graph(args, nums)
         or any(isinstance(t, Value) for t in tangents)
-        or any(isinstance(o, Value) and _reaches_outside(o, xs) for o in outs)
+        or _order_reaches_outside(order, xs)
     )
-    values, derivatives = _forward(outs, dict(zip(xs, tangents, strict=True)), keep)
+    values, derivatives = _forward(order, outs, dict(zip(xs, tangents, strict=True)), keep)
     return (values[0], derivatives[0]) if single else (values, derivatives)
 
 
-def _forward(
-    outs: Sequence[Value | float], seeds: dict[Value, Any], keep: bool
-) -> tuple[list[Any], list[Any]]:
-    """Each output's value and tangent from one forward sweep over their joint graph."""
-    roots = [o for o in outs if isinstance(o, Value)]
+def _joint_order(outs: Sequence[Value | float]) -> list[Value]:
+    """Every node the outputs depend on, each after its parents: one order for all of them."""
     order: list[Value] = []
     seen: set[int] = set()
-    for root in roots:
-        for node in _depth_first_order(root):
-            if id(node) not in seen:
-                seen.add(id(node))
-                order.append(node)
+    for root in outs:
+        if isinstance(root, Value):
+            for node in _depth_first_order(root):
+                if id(node) not in seen:
+                    seen.add(id(node))
+                    order.append(node)
+    return order
+
+
+def _order_reaches_outside(order: Sequence[Value], own: Sequence[Value]) -> bool:
+    ours = {id(v) for v in own}
+    return any(
+        node._operation is LEAF and id(node) not in ours for node in order if not node._parents
+    )
+
+
+def _forward(
+    order: list[Value], outs: Sequence[Value | float], seeds: dict[Value, Any], keep: bool
+) -> tuple[list[Any], list[Any]]:
+    """Each output's value and tangent from one forward sweep over their joint order."""
     tangent = (_tangents_building_graph if keep else _tangents)(order, seeds)
     values: list[Any] = []
     derivatives: list[Any] = []
@@ -386,10 +394,9 @@ def jacfwd(f: Callable[..., Any], argnums: ArgNums = 0) -> Callable[..., Any]:
         nums = _argnums(argnums, len(args), "jacfwd()")
         xs = _prepare(args, nums)
         outs, single = _outputs(_call(f, xs, {}), "jacfwd()")
-        keep = _must_keep_graph(args, nums) or any(
-            isinstance(o, Value) and _reaches_outside(o, [xs[i] for i in nums]) for o in outs
-        )
-        columns = [_forward(outs, {xs[i]: 1.0}, keep)[1] for i in nums]
+        order = _joint_order(outs)  # recorded once, swept once per input
+        keep = _must_keep_graph(args, nums) or _order_reaches_outside(order, [xs[i] for i in nums])
+        columns = [_forward(order, outs, {xs[i]: 1.0}, keep)[1] for i in nums]
         rows = [[column[k] for column in columns] for k in range(len(outs))]
         return _jacobian_shape(rows, single, isinstance(argnums, int))
 
