@@ -54,3 +54,26 @@ def test_readme_code_blocks_run_and_print_what_they_say(
             exec(compile(code, f"README.md:{line}", "exec"), namespace)
         if expected is not None:
             assert out.getvalue() == expected, f"README.md:{line} printed:\n{out.getvalue()}"
+
+
+def test_readme_code_type_checks_under_mypy_strict(tmp_path: Path) -> None:
+    """The README's blocks, read as one module, pass mypy --strict: no cast is ever needed."""
+    api = pytest.importorskip("mypy.api", reason="mypy comes with the lint dependency group")
+    module = tmp_path / "readme_blocks.py"
+    module.write_text("\n\n".join(code for _, code, _ in _python_blocks()), encoding="utf-8")
+    config = README.parent / "pyproject.toml"
+    out, err, status = api.run(
+        ["--strict", "--config-file", str(config), "--no-incremental", str(module)]
+    )
+    assert status == 0, out + err
+
+
+def test_readme_names_every_demo() -> None:
+    """Every demo script in demos/ has its place in the README's table."""
+    scripts = {
+        path.name
+        for path in (README.parent / "demos").glob("*.py")
+        if not path.name.startswith("_") and path.name != "make_docs_pictures.py"
+    }
+    named = set(re.findall(r"`python demos/(\w+\.py)`", README.read_text(encoding="utf-8")))
+    assert scripts - {"moons.py"} <= named, sorted(scripts - named)
