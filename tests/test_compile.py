@@ -679,3 +679,134 @@ def test_the_replay_drops_the_traced_graph() -> None:
     gc.collect()
     assert seen and all(ref() is None for ref in seen)
     assert step.traces[0]._params == (w,)
+
+
+# ---------------------------------------------------------------------------------------------
+# Batches as loops: the same subgraph per example, written once
+# ---------------------------------------------------------------------------------------------
+
+
+def _model_loss(model: nn.MLP[Value], params: list[Value]) -> Callable[..., Value]:
+    def loss(xs: list[list[float]], ys: list[int]) -> Value:
+        return losses.hinge([model(x) for x in xs], ys) + losses.l2_penalty(params, 1e-3)
+
+    return loss
+
+
+def test_a_batch_becomes_a_loop_with_per_label_tails() -> None:
+    """Moons-like: one body per example, the label-dependent hinge after the loop, exact."""
+    rng = random.Random(7)
+    model = nn.MLP(2, [5, 4, 1], seed=7)
+    params = model.parameters()
+    loss = _model_loss(model, params)
+    xs = _batch(rng, 9, 2)
+    ys = [rng.choice([-1, 1]) for _ in xs]
+    step = assert_replays(loss, [(xs, ys), (_batch(rng, 9, 2), ys)], params)
+    assert step.traces[0].loop.startswith("9 × ")
+    assert "for (xb0, xb1) in args[0]:" in step.source
+
+
+def test_two_batch_arguments_side_by_side_and_a_keyword_batch() -> None:
+    """Inputs and float targets zipped in one loop; a batch given by keyword too."""
+    rng = random.Random(8)
+    model = nn.MLP(3, [4, 1], activation="tanh", seed=8)
+    params = model.parameters()
+
+    def loss(xs: list[list[float]], ts: list[float]) -> Value:
+        return al.sum([((model(x) - t) * (model(x) - t)).tanh() for x, t in zip(xs, ts)])
+
+    xs, ts = _batch(rng, 6, 3), [rng.uniform(-1.0, 1.0) for _ in range(6)]
+    step = assert_replays(loss, [(xs, ts)], params)
+    assert step.traces[0].loop and "zip(args[0], args[1])" in step.source
+    keyword = compile(lambda *, xs, ts: loss(xs, ts))
+    model.zero_grad()
+    value = keyword(xs=xs, ts=ts)
+    expected = graph_mode(loss, [xs, ts])
+    assert bits(value) == bits(expected)
+    assert keyword.traces[0].loop and "kwargs['xs']" in keyword.source
+
+
+def test_a_loop_around_nodes_made_once_and_inputs_read_after_it() -> None:
+    """A node made before the loop and used by every unit gets its gradient after the loop; a
+    tail that reads the example's own input makes the loop unpack the batch for it too."""
+    rng = random.Random(9)
+    w, scale = Value(0.7), Value(0.3)
+
+    def loss(xs: list[list[float]], ys: list[int]) -> Value:
+        shared = (scale * 2.0).exp()  # made once, read by every unit
+        total = []
+        for (a, b), y in zip(xs, ys, strict=True):
+            h = ((w * a + b) * shared).tanh().sigmoid()
+            total.append(h * a if y > 0 else h - b)  # the tail reads the inputs again
+        return al.sum(total)
+
+    xs = _batch(rng, 7, 2)
+    ys = [rng.choice([-1, 1]) for _ in xs]
+    step = assert_replays(loss, [(xs, ys), (_batch(rng, 7, 2), ys)], [w, scale])
+    assert step.traces[0].loop
+
+
+def test_a_loop_that_would_reorder_a_sum_is_not_made() -> None:
+    """Each example's tail multiplies by its own node of the parameter: the parameter's terms
+    alternate between the bodies and the tails, which a loop cannot keep: straight code."""
+    rng = random.Random(10)
+    w = Value(0.9)
+
+    def loss(xs: list[float]) -> Value:
+        parts = []
+        for k, x in enumerate(xs):
+            h = (w * x).tanh().tanh().sigmoid().tanh()
+            parts.append(h * (w * float(k + 1)))
+        return al.sum(parts)
+
+    step = assert_replays(loss, [([rng.uniform(-1, 1) for _ in range(6)],)], [w])
+    assert step.traces[0].loop == ""
+
+
+def test_value_and_grad_of_a_scalar_used_in_every_unit() -> None:
+    """A differentiated number read by every unit: its gradient is summed across the loop."""
+    rng = random.Random(11)
+
+    def loss(scale: Any, xs: list[float]) -> Any:
+        return al.sum([(scale * x).tanh().sigmoid().tanh() * x for x in xs])
+
+    both = al.value_and_grad(loss, argnums=0)
+    compiled = compile(both)
+    xs = [rng.uniform(-2, 2) for _ in range(8)]
+    for scale in (0.5, -1.25):
+        value, gradient = compiled(scale, xs)
+        expected_value, expected_gradient = both(scale, xs)
+        assert_same("value and gradient", [value, gradient], [expected_value, expected_gradient])
+    assert compiled.traces[0].loop
+
+
+@pytest.mark.parametrize("sequential", [True, False])
+def test_the_loops_sums_add_left_to_right(sequential: bool, monkeypatch: Any) -> None:
+    """The sums after a loop add in backward()'s order, with either way of adding in C."""
+    from functools import reduce
+    from operator import add
+
+    from autograd_lite._compile import _source
+
+    rng = random.Random(12)
+    terms = [rng.uniform(-1.0, 1.0) * 10.0 ** rng.randint(-8, 8) for _ in range(500)]
+    start = rng.uniform(-1.0, 1.0)
+    chosen = _source._sequential_sum if sequential else _source._SEQUENTIAL_SUM
+    assert bits(chosen(iter(terms), start)) == bits(reduce(add, terms, start))
+    if sequential:  # the generated code works with the 3.12+ way too
+        monkeypatch.setattr(_source, "_SEQUENTIAL_SUM", _source._sequential_sum)
+    model = nn.MLP(2, [4, 1], seed=12)
+    params = model.parameters()
+    step = assert_replays(_model_loss(model, params), [(_batch(rng, 8, 2), [1] * 8)], params)
+    assert step.traces[0].loop and "= SUM(" in step.source
+
+
+def test_check_mode_with_a_loop() -> None:
+    """check=True compares a loop's replay with graph mode as well."""
+    rng = random.Random(13)
+    model = nn.MLP(2, [3, 1], seed=13)
+    params = model.parameters()
+    loss = _model_loss(model, params)
+    ys = [1, -1, 1, -1, 1]
+    step = assert_replays(loss, [(_batch(rng, 5, 2), ys)], params, compile(loss, check=True))
+    assert step.traces[0].loop

@@ -55,6 +55,7 @@ class Trace:
     inputs: int
     parameters: int
     rule_calls: int  # nodes whose rule the code arithmetic could not run: called on floats
+    loop: str  # "100 × 98 nodes": the body written once for each element of a batch, or ""
     seconds: dict[str, float]
     _replay: Callable[..., Any] = field(repr=False)
     _params: tuple[Value, ...] = field(repr=False)
@@ -336,9 +337,10 @@ class Compiled:
             + [f"{name}={_graph.described(s)}" for name, s in kwarg_shapes]
         )
         title = f"{getattr(self._function, '__qualname__', 'f')}({structure})"
-        source = _source.write(
-            graph, arg_patterns, kwarg_patterns, converted, len(names), wanted, title
+        arguments = _source.Arguments(
+            arg_patterns, kwarg_patterns, converted, len(names), arg_shapes, kwarg_shapes
         )
+        source = _source.write(graph, arguments, wanted, title)
         written = time.perf_counter()
         filename = f"<autograd_lite.compile #{next(_SERIAL)}>"
         code = builtins.compile(source.text, filename, "exec")
@@ -353,6 +355,7 @@ class Compiled:
             inputs=source.inputs,
             parameters=len(source.params),
             rule_calls=source.fallbacks,
+            loop=source.loop,
             seconds={
                 "trace": traced - started,
                 "write": written - traced,

@@ -132,8 +132,8 @@ def pattern(s: Any, names: Sequence[str], start: int) -> tuple[str, int, list[in
             text, start, more = pattern(inner, names, start)
             parts.append(text)
             converted += more
-    if not parts:
-        return "[]", start, converted  # `[] = ()` checks nothing and assigns nothing
+    if all(part == "_" for part in parts):
+        return "_", start, converted  # nothing to read in it
     return (f"({parts[0]},)" if len(parts) == 1 else f"({', '.join(parts)})"), start, converted
 
 
