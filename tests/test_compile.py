@@ -810,3 +810,36 @@ def test_check_mode_with_a_loop() -> None:
     ys = [1, -1, 1, -1, 1]
     step = assert_replays(loss, [(_batch(rng, 5, 2), ys)], params, compile(loss, check=True))
     assert step.traces[0].loop
+
+
+def test_a_graph_too_large_to_write_runs_in_graph_mode(monkeypatch: Any) -> None:
+    """Without a loop, a graph past the size limit is not written: its calls are graph mode's."""
+    from autograd_lite._compile import _source
+
+    monkeypatch.setattr(_source, "MAX_STRAIGHT_OPERATIONS", 50)
+    a = Value(0.999)
+
+    def chain(y: float) -> Value:
+        out: Value | float = y
+        for _ in range(40):
+            out = out * a + 0.001
+        assert isinstance(out, Value)
+        return out
+
+    step = assert_replays(chain, [(0.5,), (0.25,)], [a])
+    assert step.traces[0].source.startswith("# Not compiled: 80 operations without a loop")
+    assert step.traces[0].graph_mode_calls == 2
+
+
+def test_traces_are_bounded_by_their_size_too(monkeypatch: Any) -> None:
+    """However few, traces whose code is too big in all are dropped, the oldest first."""
+    import autograd_lite._compile as compiled_module
+
+    monkeypatch.setattr(compiled_module, "MAX_SOURCE_CHARS", 3000)
+    w = Value(0.5)
+    f = lambda xs: al.sum([(w * x).tanh() for x in xs])  # noqa: E731
+    step = compile(f)
+    for n in range(1, 6):
+        step([0.1] * (10 * n))
+    assert 1 <= len(step.traces) < 5
+    assert sum(len(t.source) for t in step.traces) <= 3000 or len(step.traces) == 1

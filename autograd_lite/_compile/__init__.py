@@ -30,6 +30,8 @@ __all__ = ["Compiled", "ReplayMismatch", "Trace", "compile"]
 # Traces kept per compiled function, the most recently used first: one per structure of the
 # arguments, so that memory stays bounded however many structures a program calls it with.
 MAX_TRACES: Final = 8
+# And at most this much generated source in all (a trace keeps its code, about ten times this).
+MAX_SOURCE_CHARS: Final = 32_000_000
 
 _SERIAL: Final = itertools.count(1)
 _GRAD: Final = _source._GRAD
@@ -57,7 +59,7 @@ class Trace:
     rule_calls: int  # nodes whose rule the code arithmetic could not run: called on floats
     loop: str  # "100 × 98 nodes": the body written once for each element of a batch, or ""
     seconds: dict[str, float]
-    _replay: Callable[..., Any] = field(repr=False)
+    _replay: Callable[..., Any] | None = field(repr=False)  # None: graph mode (too large)
     _params: tuple[Value, ...] = field(repr=False)
     _signature: tuple[Any, ...] = field(repr=False)
     _aux: Any = field(repr=False)
@@ -182,9 +184,9 @@ class Compiled:
                 "(Value.register_hook). Remove it, or call the function without compile()"
             )
             raise RuntimeError(msg)
-        if engine._anomaly.on:
+        if engine._anomaly.on or trace._replay is None:
             trace.graph_mode_calls += 1
-            return self._graph_mode(key, args, kwargs)[0]  # every node checked, as asked
+            return self._graph_mode(key, args, kwargs)[0]  # anomaly mode checks every node
         if self._check:
             return self._checked(trace, key, args, kwargs)
         recording = engine.is_grad_enabled()
@@ -215,7 +217,9 @@ class Compiled:
 
     @staticmethod
     def _shapes(key: Any) -> tuple[tuple[Any, ...], tuple[tuple[str, Any], ...]]:
-        return key[0], key[1]
+        """The structures of a call's arguments, in their general form."""
+        positional = tuple(_graph.expanded(s) for s in key[0])
+        return positional, tuple((name, _graph.expanded(s)) for name, s in key[1])
 
     def _result(self, trace: Trace, out: float, grads: Sequence[float], extra: Any) -> Any:
         if not self._kind:
@@ -340,7 +344,10 @@ class Compiled:
         arguments = _source.Arguments(
             arg_patterns, kwarg_patterns, converted, len(names), arg_shapes, kwarg_shapes
         )
-        source = _source.write(graph, arguments, wanted, title)
+        try:
+            source = _source.write(graph, arguments, wanted, title)
+        except _source.TooLarge as error:
+            return self._uncompiled(key, structure, graph, error, started, traced)
         written = time.perf_counter()
         filename = f"<autograd_lite.compile #{next(_SERIAL)}>"
         code = builtins.compile(source.text, filename, "exec")
@@ -372,6 +379,46 @@ class Compiled:
         linecache.cache[filename] = (len(source.text), None, lines, filename)
         weakref.finalize(trace, linecache.cache.pop, filename, None)
         self._traces[key] = trace
+        while len(self._traces) > 1 and (
+            len(self._traces) > MAX_TRACES
+            or sum(len(t.source) for t in self._traces.values()) > MAX_SOURCE_CHARS
+        ):
+            self._traces.popitem(last=False)
+        return trace
+
+    def _uncompiled(
+        self,
+        key: Any,
+        structure: str,
+        graph: _graph.Graph,
+        error: Exception,
+        started: float,
+        traced: float,
+    ) -> Trace:
+        """A trace whose calls run in graph mode: its graph is too large to write."""
+        limit = _source.MAX_STRAIGHT_OPERATIONS
+        note = (
+            f"# Not compiled: {error} (compile() writes at most {limit:,} as straight code, "
+            "which Python compiles with about 4.5 kB of memory per operation). Every call with "
+            "this structure runs in graph mode.\n"
+        )
+        trace = Trace(
+            structure=structure,
+            source=note,
+            nodes=len(graph.ops),
+            operations=sum(op is not None for op in graph.ops),
+            inputs=0,
+            parameters=0,
+            rule_calls=0,
+            loop="",
+            seconds={"trace": traced - started, "write": 0.0, "compile": 0.0},
+            _replay=None,
+            _params=(),
+            _signature=(),
+            _aux=None,
+            _wanted=(),
+        )
+        self._traces[key] = trace
         while len(self._traces) > MAX_TRACES:
             self._traces.popitem(last=False)
         return trace
@@ -396,6 +443,7 @@ class Compiled:
     ) -> Any:
         params = trace._params
         saved = [p.grad for p in params]
+        assert trace._replay is not None  # a trace without code runs in graph mode before this
         try:
             out, grads, extra = trace._replay(args, kwargs, params)
         except (ArithmeticError, ValueError):

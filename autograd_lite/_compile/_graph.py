@@ -31,6 +31,11 @@ LIST: Final = "l"
 TUPLE: Final = "t"
 # Any other argument is part of the structure by its value: an int, a str, a bool, None.
 STATIC: Final = "="
+# Short forms of the two usual batch arguments, so that looking a call up costs little: n
+# elements of one structure (rows of floats), and a list of ints (class labels). `expanded`
+# turns them into the general form.
+UNIFORM: Final = "U"
+INTS: Final = "I"
 STATIC_TYPES: Final = (int, str, bool, type(None))
 
 _FLOATS_ONLY: Final = frozenset({float})
@@ -75,16 +80,36 @@ def shape(x: object, where: str, convert: bool = False) -> Any:
 _ROW_KINDS: Final[dict[type, str]] = {list: FLOAT_LIST, tuple: FLOAT_TUPLE}
 
 
-def _common_shapes(items: Sequence[Any], types: set[type], convert: bool) -> tuple[Any, ...] | None:
-    """The shapes of the items of the two usual arguments, found in C: rows of floats (a batch)
+def _common_shapes(items: Sequence[Any], types: set[type], convert: bool) -> Any:
+    """The short structure of the two usual arguments, found in C: rows of floats (a batch)
     and ints (class labels); None for anything else, which is looked at item by item."""
-    if types <= {list, tuple}:
-        if set(map(type, itertools.chain.from_iterable(items))) == _FLOATS_ONLY:
-            return tuple(zip(map(_ROW_KINDS.__getitem__, map(type, items)), map(len, items)))
+    if len(types) == 1 and types <= {list, tuple}:
+        widths = set(map(len, items))
+        if (
+            len(widths) == 1
+            and set(map(type, itertools.chain.from_iterable(items))) <= _FLOATS_ONLY
+        ):
+            (kind,) = types
+            return (UNIFORM, len(items), (_ROW_KINDS[kind], widths.pop()))
         return None
     if types == {int} and not convert:
-        return tuple(zip(itertools.repeat(STATIC), itertools.repeat(int), items))
+        return (INTS, tuple(items))
     return None
+
+
+def expanded(s: Any) -> Any:
+    """A structure in its general form (the short forms of `shape` spelt out)."""
+    if s == FLOAT:
+        return s
+    kind = s[0]
+    if kind in (LIST, TUPLE):
+        inner = s[1]
+        if isinstance(inner, tuple) and len(inner) == 3 and inner[0] == UNIFORM:
+            return (kind, (expanded(inner[2]),) * inner[1])
+        if isinstance(inner, tuple) and len(inner) == 2 and inner[0] == INTS:
+            return (kind, tuple((STATIC, int, v) for v in inner[1]))
+        return (kind, tuple(expanded(item) for item in inner))
+    return s
 
 
 def values(x: object, s: Any, inputs: list[Value]) -> Any:
@@ -138,7 +163,7 @@ def pattern(s: Any, names: Sequence[str], start: int) -> tuple[str, int, list[in
 
 
 def described(s: Any) -> str:
-    """A structure as a reader says it: ``list[2 floats]``, ``tuple[float, int 3]``."""
+    """A structure as a reader says it: ``list[100 × list[2 floats]]``, ``tuple[float, int 3]``."""
     if s == FLOAT:
         return "float"
     kind = s[0]
@@ -150,7 +175,14 @@ def described(s: Any) -> str:
         name = "list" if kind == FLOAT_LIST else "tuple"
         return f"{name}[{s[1]} float{'s' if s[1] != 1 else ''}]"
     name = "list" if kind == LIST else "tuple"
-    return f"{name}[{', '.join(described(inner) for inner in s[1])}]"
+    items = [described(inner) for inner in s[1]]
+    runs: list[str] = []  # equal neighbours said once, with their count
+    for item, group in itertools.groupby(items):
+        count = len(list(group))
+        runs.append(item if count == 1 else f"{count} × {item}")
+    if len(runs) > 12:
+        runs = [*runs[:10], f"… {len(runs) - 10} more"]
+    return f"{name}[{', '.join(runs)}]"
 
 
 # ---------------------------------------------------------------------------------------------

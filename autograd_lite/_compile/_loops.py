@@ -100,11 +100,16 @@ def plan(graph: Graph, needs: Sequence[bool], arguments: Arguments) -> Plan | No
     if any(not m for m in members):
         return None
     # The longest stretch that every unit shares: the same operations, wired alike.
-    signatures = [_signatures(graph, m, set(slots[j]), slots[j]) for j, m in enumerate(members)]
-    length = min(len(s) for s in signatures)
-    shared = 0
-    while shared < length and all(s[shared] == signatures[0][shared] for s in signatures):
-        shared += 1
+    first = _signatures(graph, members[0], slots[0], len(members[0]))
+    shared = len(first)
+    for j in range(1, count):
+        if shared < MIN_BODY:
+            return None
+        other = _signatures(graph, members[j], slots[j], shared)
+        same = 0
+        while same < len(other) and other[same] == first[same]:
+            same += 1
+        shared = same
     if shared < MIN_BODY:
         return None
     units = [m[:shared] for m in members]
@@ -152,27 +157,31 @@ def plan(graph: Graph, needs: Sequence[bool], arguments: Arguments) -> Plan | No
 
 
 def _signatures(
-    graph: Graph, members: list[int], own: set[int], slots: list[int]
+    graph: Graph, members: list[int], slots: list[int], limit: int
 ) -> list[tuple[Any, ...]]:
-    """Each member's operation and where each of its inputs comes from, relative to the unit."""
+    """The first ``limit`` members' operations and where each of their inputs comes from,
+    relative to the unit: one of its nodes, one of its inputs, a number, or a shared node."""
     place = {i: t for t, i in enumerate(members)}
     slot = {k: s for s, k in enumerate(slots)}
+    leaves = graph.leaves
     out = []
-    for i in members:
+    for i in members[:limit]:
         op = graph.ops[i]
         assert op is not None
-        refs: list[tuple[Any, ...]] = []
+        refs: list[Any] = []
         for p in graph.parents[i]:
-            leaf = graph.leaves.get(p)
-            if p in place:
-                refs.append(("node", place[p]))
-            elif leaf is not None and leaf.kind == INPUT and leaf.input in own:
+            t = place.get(p)
+            if t is not None:
+                refs.append(t)
+                continue
+            leaf = leaves.get(p)
+            if leaf is not None and leaf.kind == INPUT and leaf.input in slot:
                 refs.append(("input", slot[leaf.input]))
             elif leaf is not None and leaf.kind == CONSTANT:
                 refs.append(("number", _code.literal(leaf.number)))
             else:
                 refs.append(("shared", p))
-        out.append((op.rule, repr(op.args), tuple(refs)))
+        out.append((op.rule, repr(op.args) if op.args else "", tuple(refs)))
     return out
 
 

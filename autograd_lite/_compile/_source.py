@@ -31,6 +31,14 @@ __all__ = ["Source", "write"]
 TERMS_PER_LINE: Final = 64
 # A graph up to this many nodes gets a comment per node naming its operation.
 COMMENTED_NODES: Final = 20_000
+# Straight code for more operations than this takes Python's compiler gigabytes (about 4.5 kB
+# per operation at its peak): such a graph, unless it makes a loop, is not written at all.
+MAX_STRAIGHT_OPERATIONS: Final = 200_000
+
+
+class TooLarge(Exception):
+    """The graph has no loop and too many operations to write as straight code."""
+
 
 # The templates made so far, by operation (an Op, hashed by identity) and number of inputs.
 # Bounded: engine Ops with constants can be made without end (one per distinct constant).
@@ -201,6 +209,10 @@ def write(graph: Graph, arguments: Arguments, wanted: Sequence[int], title: str)
     plan = _loops.plan(graph, writer.needs, arguments)
     lines = ["def replay(args, kwargs, P):", *(f"    # {line}" for line in title.splitlines())]
     if plan is None:
+        operations = sum(op is not None for op in graph.ops)
+        if operations > MAX_STRAIGHT_OPERATIONS:
+            msg = f"{operations} operations without a loop"
+            raise TooLarge(msg)
         _straight(writer, arguments, lines)
         loop = ""
     else:
