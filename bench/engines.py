@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import math
+import time
 from dataclasses import dataclass
 from operator import mul
 from typing import Any, Protocol
@@ -65,6 +66,9 @@ class Engine:
     traceable_memory = True
     #: What a reader of the table needs to know about how this engine was run.
     note = ""
+    #: It replays a step it has seen: a graph built once (the chain, the wide sum) is not its
+    #: workload, and those tables say "n/a" for it.
+    repeated_steps_only = False
 
     def available(self) -> bool:
         """Whether the engine can be imported here."""
@@ -190,6 +194,98 @@ class _LiteTrainer:
         for p in self.params:
             p.data -= lr * p.grad
         return loss.data
+
+    def gradients(self) -> list[float]:
+        return [float(p.grad) for p in self.params]
+
+
+# ---------------------------------------------------------------------------------------------
+# autograd_lite.compile: the same step, traced once and replayed as generated code
+# ---------------------------------------------------------------------------------------------
+
+
+class Compiled(Engine):
+    """autograd_lite's training step through `autograd_lite.compile`, as its docs show it."""
+
+    name = "compiled"
+    repeated_steps_only = True
+    note = (
+        "autograd_lite.compile(step): the first step traces and compiles (its time is reported "
+        "apart), every later one replays the generated code"
+    )
+
+    def version(self) -> str:
+        return al.__version__
+
+    def trainer(self, weights: Weights, task: Task) -> Trainer:
+        return _CompiledTrainer(weights, task)
+
+
+class _CompiledTrainer:
+    """The autograd_lite model and loss of `_LiteTrainer`, the loss compiled once."""
+
+    def __init__(self, weights: Weights, task: Task) -> None:
+        from autograd_lite._compile import compile
+
+        # The same model, initial weights and loss as the graph-mode engine.
+        self.graph = _LiteTrainer(weights, task)
+        model, params = self.graph.model, self.graph.params
+        self.params = params
+        self.task = task
+        # The batch is an argument: the structure the trace is kept for, and what a loop over
+        # the examples runs over.
+        self.inputs = [list(x) for x in task.inputs]
+        self.targets = list(task.targets)
+        if task.loss == "hinge":
+
+            def loss(xs: list[list[float]], ys: list[int]) -> al.Value:
+                scores = [model(x) for x in xs]
+                return losses.hinge(scores, ys) + losses.l2_penalty(params, task.lam)
+
+        else:
+
+            def loss(xs: list[list[float]], ys: list[int]) -> al.Value:
+                per_sample = [losses.cross_entropy(model(x), y) for x, y in zip(xs, ys)]
+                return al.sum(per_sample) * (1.0 / len(per_sample))
+
+        self.function = loss
+        self.loss = compile(loss)
+        self.first_call_seconds: float | None = None
+
+    def compile_samples(self, times: int) -> dict[str, list[float]]:
+        """The first call's time, and its parts, for ``times`` fresh compilations of the step.
+
+        Each is a new compile() of the same function, called once on the same batch; the
+        gradients it adds are dropped. A first call happens once: one sample is one pause of
+        the machine away from a wrong figure, so there are several.
+        """
+        from autograd_lite._compile import compile
+
+        samples: dict[str, list[float]] = {}
+        saved = [p.grad for p in self.params]
+        for _ in range(times):
+            fresh = compile(self.function)
+            start = time.perf_counter()
+            fresh(self.inputs, self.targets)
+            first = time.perf_counter() - start
+            for key, value in [*fresh.traces[0].seconds.items(), ("first call", first)]:
+                samples.setdefault(key, []).append(value)
+        for p, g in zip(self.params, saved, strict=True):
+            p.grad = g
+        return samples
+
+    def step(self) -> float:
+        al.zero_grad(self.params)
+        if self.first_call_seconds is None:
+            start = time.perf_counter()
+            loss = self.loss(self.inputs, self.targets)
+            self.first_call_seconds = time.perf_counter() - start
+        else:
+            loss = self.loss(self.inputs, self.targets)
+        lr = self.task.lr
+        for p in self.params:
+            p.data -= lr * p.grad
+        return float(loss)
 
     def gradients(self) -> list[float]:
         return [float(p.grad) for p in self.params]
@@ -531,4 +627,4 @@ class _TorchTrainer:
         return [p.grad.item() for p in self.params]
 
 
-ALL_ENGINES: list[type[Engine]] = [AutogradLite, Micrograd, HandWritten, Torch]
+ALL_ENGINES: list[type[Engine]] = [AutogradLite, Compiled, Micrograd, HandWritten, Torch]

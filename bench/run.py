@@ -35,6 +35,10 @@ WORKLOADS = ("moons", "chain", "wide", "memory", "digits")
 TARGET_MOONS_VS_HAND = 4.0
 TARGET_CHAIN_VS_MICROGRAD = 15.0
 TARGET_BYTES_PER_NODE = 200.0
+# Issue 15: the compiled step against the hand-written floor, and its first call (trace and
+# compile) paid back by the steps it saves over graph mode within this many steps.
+TARGET_COMPILED_VS_HAND = 1.0
+TARGET_BREAK_EVEN_STEPS = 30.0
 
 
 def _seconds(x: float | None) -> str:
@@ -116,8 +120,40 @@ def memory_table(result: WorkloadResult) -> list[str]:
     return lines + _notes(result)
 
 
+def break_even_steps(result: WorkloadResult) -> float | None:
+    """After how many steps the compiled engine's first call has paid for itself.
+
+    Its first call (tracing and compiling) costs that much more than a replay; each later step
+    saves what a graph-mode step costs more than a replay.
+    """
+    compiled = result.engines.get("compiled")
+    graph = result.engines.get("autograd_lite")
+    if compiled is None or graph is None or not compiled.values:
+        return None
+    first = compiled.values.get("first call s")
+    replay, graph_step = compiled.median("step"), graph.median("step")
+    if first is None or replay is None or graph_step is None or graph_step <= replay:
+        return None
+    return (first - replay) / (graph_step - replay)
+
+
+def _compile_note(result: WorkloadResult) -> list[str]:
+    compiled = result.engines.get("compiled")
+    if compiled is None or compiled.status != "ok" or not compiled.values:
+        return []
+    v = compiled.values
+    steps = break_even_steps(result)
+    paid = "" if steps is None else f"; it has paid for itself after {steps:.1f} steps"
+    return [
+        f"- compiled, first call: {_seconds(v.get('first call s'))} (trace "
+        f"{_seconds(v.get('trace s'))}, write the code {_seconds(v.get('write s'))}, "
+        f"compile it {_seconds(v.get('compile s'))}), not in the step column{paid}"
+    ]
+
+
 def _notes(result: WorkloadResult) -> list[str]:
     notes = [f"- {name}: {r.note}" for name, r in result.engines.items() if r.note]
+    notes += _compile_note(result)
     notes += [
         f"- {name}: {r.status}"
         for name, r in result.engines.items()
@@ -140,6 +176,13 @@ def targets(results: dict[str, WorkloadResult]) -> list[str]:
     chain = _divide(
         median("chain", "micrograd", "total"), median("chain", "autograd_lite", "total")
     )
+    compiled_moons = _divide(
+        median("moons", "compiled", "step"), median("moons", "hand-written", "step")
+    )
+    compiled_digits = _divide(
+        median("digits", "compiled", "step"), median("digits", "hand-written", "step")
+    )
+    break_even = break_even_steps(results["moons"]) if "moons" in results else None
     memory = None
     if "memory" in results:
         lite = results["memory"].engines.get("autograd_lite")
@@ -163,10 +206,28 @@ def targets(results: dict[str, WorkloadResult]) -> list[str]:
             f"≤ {TARGET_BYTES_PER_NODE:g}",
             memory is not None and memory <= TARGET_BYTES_PER_NODE,
         ),
+        (
+            "moons step, compiled ÷ hand-written",
+            compiled_moons,
+            f"≤ {TARGET_COMPILED_VS_HAND:g}",
+            compiled_moons is not None and compiled_moons <= TARGET_COMPILED_VS_HAND,
+        ),
+        (
+            "digits step, compiled ÷ hand-written",
+            compiled_digits,
+            f"≤ {TARGET_COMPILED_VS_HAND:g}",
+            compiled_digits is not None and compiled_digits <= TARGET_COMPILED_VS_HAND,
+        ),
+        (
+            "moons, steps until compiling has paid for itself",
+            break_even,
+            f"≤ {TARGET_BREAK_EVEN_STEPS:g}",
+            break_even is not None and break_even <= TARGET_BREAK_EVEN_STEPS,
+        ),
     ]
     lines += [_row(["target", "this run", "goal", "met"]), _row(["---", "---:", "---:", "---"])]
     for name, figure, goal, met in checks:
-        shown = "n/a" if figure is None else f"{figure:.1f}"
+        shown = "n/a" if figure is None else f"{figure:.2f}"
         lines.append(_row([name, shown, goal, "yes" if met else "no"]))
     return [*lines, ""]
 

@@ -15,6 +15,7 @@ import itertools
 import json
 import random
 import statistics
+import struct
 import subprocess
 import sys
 import threading
@@ -37,6 +38,13 @@ DEEP_RECURSION_LIMIT = 10_000_000
 DEEP_STACK_BYTES = 512 * 1024 * 1024
 # A child process that has not finished by then has hung.
 CHILD_TIMEOUT_S = 1200
+# Untimed steps after the check, for every engine alike: CPython 3.11 specializes a function's
+# bytecode only after its 8th call, and a compiled step's code is one function called once per
+# step. Capped in time for the slow engines (micrograd's moons step takes ~0.3 s).
+WARMUP_STEPS = 10
+WARMUP_SECONDS = 3.0
+# Fresh compilations whose first call is timed, for the median of a one-off cost.
+COMPILE_REPEATS = 3
 
 RUN_PY = Path(__file__).with_name("run.py")
 
@@ -186,6 +194,15 @@ def check_gradients(name: str, reference: list[float], got: list[float]) -> floa
     return worst
 
 
+def check_same_bits(name: str, reference: list[float], got: list[float]) -> None:
+    """Raise GradientMismatch unless got is reference bit for bit (any NaN equals any NaN)."""
+    for i, (r, g) in enumerate(zip(reference, got, strict=True)):
+        if not (r != r and g != g) and struct.pack("<d", r) != struct.pack("<d", g):
+            what = "the loss" if i == 0 else f"gradient {i - 1}"
+            msg = f"{name}: {what} is {g!r}, graph mode's is {r!r} (they must be the same bits)"
+            raise GradientMismatch(msg)
+
+
 def _in_order(engines: list[Engine], results: dict[str, EngineResult]) -> dict[str, EngineResult]:
     """The results in the engines' order, whatever order they were measured in."""
     return {e.name: results[e.name] for e in engines}
@@ -193,6 +210,20 @@ def _in_order(engines: list[Engine], results: dict[str, EngineResult]) -> dict[s
 
 def _unavailable(engines: list[Engine]) -> dict[str, EngineResult]:
     return {e.name: EngineResult(status="n/a", note="not installed") for e in engines}
+
+
+ONE_SHOT_NOTE = "compile() replays a step it has seen; a graph built once has nothing to replay"
+
+
+def _one_graph_engines(engines: list[Engine]) -> tuple[list[Engine], dict[str, EngineResult]]:
+    """The engines that build a graph once (all but a compiled one), and n/a for the others."""
+    kept = [e for e in engines if not e.repeated_steps_only]
+    skipped = {
+        e.name: EngineResult(status="n/a", note=ONE_SHOT_NOTE)
+        for e in engines
+        if e.repeated_steps_only
+    }
+    return kept, skipped
 
 
 # ---------------------------------------------------------------------------------------------
@@ -242,7 +273,9 @@ def run_training(
     trainers: dict[str, Trainer] = {}
     reference: list[float] | None = None
     reference_loss = 0.0
-    # The first step of each engine is the gradient check (and a warm-up); it is not timed.
+    # The first step of each engine is the gradient check; it is not timed, nor is a compiled
+    # engine's first call, which traces and compiles (reported as its own figure).
+    first_steps: dict[str, list[float]] = {}
     for engine in sorted(ready, key=lambda e: e.name != "hand-written"):
         trainer = engine.trainer(weights, task)
         loss = trainer.step()
@@ -250,8 +283,24 @@ def run_training(
         if reference is None:
             reference, reference_loss = grads, loss
         error = check_gradients(engine.name, [reference_loss, *reference], [loss, *grads])
+        first_steps[engine.name] = [loss, *grads]
         trainers[engine.name] = trainer
         results[engine.name] = EngineResult(samples={"step": []}, max_gradient_error=error)
+        measure_compile = getattr(trainer, "compile_samples", None)
+        if measure_compile is not None:
+            samples = measure_compile(COMPILE_REPEATS)
+            result = results[engine.name]
+            assert result.samples is not None
+            result.samples.update({f"{k} s": v for k, v in samples.items()})
+            result.values = {f"{k} s": statistics.median(v) for k, v in samples.items()}
+    if "compiled" in first_steps and "autograd_lite" in first_steps:
+        check_same_bits("compiled", first_steps["autograd_lite"], first_steps["compiled"])
+    for engine in ready:
+        started = time.perf_counter()
+        for _ in range(WARMUP_STEPS):
+            if time.perf_counter() - started > WARMUP_SECONDS:
+                break
+            trainers[engine.name].step()
     for repeat in range(repeats):
         for engine in rotated(ready, repeat):
             gc.collect()
@@ -327,7 +376,9 @@ def largest_default_n(engine: Engine, n_max: int) -> int:
 def run_chain(engines: list[Engine], n: int, repeats: int) -> WorkloadResult:
     """Workload 2: y = y * a + b, n times: build and backward times, and the largest n."""
     metrics = ["build", "backward", "total"]
-    results = _unavailable([e for e in engines if not e.available()])
+    everyone = engines
+    engines, skipped = _one_graph_engines(engines)
+    results = _unavailable([e for e in engines if not e.available()]) | skipped
     ready = [e for e in engines if e.available()]
     for engine in ready:
         results[engine.name] = EngineResult(samples={m: [] for m in metrics})
@@ -365,7 +416,7 @@ def run_chain(engines: list[Engine], n: int, repeats: int) -> WorkloadResult:
         else:
             values["largest_n_default"] = n if result.status == "ok" else 0
     title = f"Deep chain y = y * a + b, N = {n:,}"
-    return WorkloadResult("chain", title, metrics, _in_order(engines, results), {"n": n})
+    return WorkloadResult("chain", title, metrics, _in_order(everyone, results), {"n": n})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -379,7 +430,9 @@ def run_wide(engines: list[Engine], n: int, repeats: int) -> WorkloadResult:
     rng = random.Random(4)
     xs = [rng.uniform(-1.0, 1.0) for _ in range(n)]
     ys = [rng.uniform(-1.0, 1.0) for _ in range(n)]
-    results = _unavailable([e for e in engines if not e.available()])
+    everyone = engines
+    engines, skipped = _one_graph_engines(engines)
+    results = _unavailable([e for e in engines if not e.available()]) | skipped
     ready = [e for e in engines if e.available()]
     reference = ys + xs  # d/dx_i = y_i, d/dy_i = x_i: exact
     for engine in ready:
@@ -400,7 +453,7 @@ def run_wide(engines: list[Engine], n: int, repeats: int) -> WorkloadResult:
             result.samples["backward"].append(backward_s)
             result.samples["total"].append(build_s + backward_s)
     title = f"Wide sum of {n:,} products"
-    return WorkloadResult("wide", title, metrics, _in_order(engines, results), {"n": n})
+    return WorkloadResult("wide", title, metrics, _in_order(everyone, results), {"n": n})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -411,7 +464,9 @@ def run_wide(engines: list[Engine], n: int, repeats: int) -> WorkloadResult:
 def run_memory(engines: list[Engine], steps: int) -> WorkloadResult:
     """Workload 4: bytes per node while building a chain of 2 * steps nodes, and in backward."""
     nodes = 2 * steps
-    results = _unavailable([e for e in engines if not e.available()])
+    everyone = engines
+    engines, skipped = _one_graph_engines(engines)
+    results = _unavailable([e for e in engines if not e.available()]) | skipped
     for engine in engines:
         if not engine.available():
             continue
@@ -439,4 +494,4 @@ def run_memory(engines: list[Engine], steps: int) -> WorkloadResult:
             note=engine.note if engine.recursive else "",
         )
     title = f"Memory: a {nodes:,}-node chain (tracemalloc)"
-    return WorkloadResult("memory", title, [], _in_order(engines, results), {"nodes": nodes})
+    return WorkloadResult("memory", title, [], _in_order(everyone, results), {"nodes": nodes})

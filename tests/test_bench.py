@@ -24,6 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 AVAILABLE = [make() for make in engines.ALL_ENGINES if make().available()]
 AVAILABLE_IDS = [e.name for e in AVAILABLE]
+# The engines that build a graph once: all but the compiled one, which replays repeated steps.
+ONE_GRAPH = [e for e in AVAILABLE if not e.repeated_steps_only]
+ONE_GRAPH_IDS = [e.name for e in ONE_GRAPH]
 
 
 # --- the command, end to end ----------------------------------------------------------------
@@ -77,6 +80,10 @@ def test_quick_run_json_has_every_engine_and_sample(
             if name not in AVAILABLE_IDS:
                 assert measured["status"] == "n/a", (key, name, measured)
                 continue
+            if name == "compiled" and key in ("chain", "wide", "memory"):
+                assert measured["status"] == "n/a", (key, measured)
+                assert measured["note"] == workloads.ONE_SHOT_NOTE
+                continue
             if key == "memory":
                 if name == "torch":
                     assert measured["status"] == "n/a"  # invisible to tracemalloc, said so
@@ -87,8 +94,13 @@ def test_quick_run_json_has_every_engine_and_sample(
             error = measured["max_gradient_error"]
             assert error is not None and error <= workloads.GRADIENT_TOLERANCE, (key, name)
             repeats = sizes.chain_repeats if key == "chain" else sizes.repeats
-            for samples in measured["samples"].values():
+            for metric in result["metrics"]:
+                samples = measured["samples"][metric]
                 assert len(samples) == repeats and all(s > 0 for s in samples), (key, name)
+            if name == "compiled":  # its first calls, apart from its steps
+                first_calls = measured["samples"]["first call s"]
+                assert len(first_calls) == workloads.COMPILE_REPEATS
+                assert measured["values"]["first call s"] > 0
 
 
 def test_quick_run_finds_micrograd_recursion_limit(
@@ -118,7 +130,7 @@ def _chain_closed_form(n: int) -> tuple[float, float]:
     return d_a, d_b
 
 
-@pytest.mark.parametrize("engine", AVAILABLE, ids=AVAILABLE_IDS)
+@pytest.mark.parametrize("engine", ONE_GRAPH, ids=ONE_GRAPH_IDS)
 def test_chain_gradients_match_the_closed_form(engine: Engine) -> None:
     """Each engine's deep-chain gradients equal the closed form."""
     n = 60
@@ -128,7 +140,7 @@ def test_chain_gradients_match_the_closed_form(engine: Engine) -> None:
     assert got == pytest.approx(expected, rel=1e-12), (got, expected)
 
 
-@pytest.mark.parametrize("engine", AVAILABLE, ids=AVAILABLE_IDS)
+@pytest.mark.parametrize("engine", ONE_GRAPH, ids=ONE_GRAPH_IDS)
 def test_wide_gradients_are_the_other_factor(engine: Engine) -> None:
     """d(sum x_i y_i)/dx_i = y_i and /dy_i = x_i, exactly, in every engine."""
     xs, ys = [0.5, -1.25, 3.0], [2.0, 0.75, -0.125]
@@ -187,6 +199,46 @@ def test_training_step_gradients_agree_with_hand_written(engine: Engine, which: 
         engine.name, [reference_loss, *reference.gradients()], [loss, *trainer.gradients()]
     )
     assert error <= workloads.GRADIENT_TOLERANCE
+
+
+@pytest.mark.parametrize("which", ["moons", "digits"])
+def test_compiled_steps_are_graph_modes_bit_for_bit(which: str) -> None:
+    """The compiled engine takes graph mode's steps exactly, loss and gradients, step after step
+    (its batch runs as a loop), and its first calls are timed apart."""
+    weights, task = workloads.moons_task(12) if which == "moons" else workloads.digits_task(5)
+    graph = engines.AutogradLite().trainer(weights, task)
+    compiled = engines.Compiled().trainer(weights, task)
+    for _ in range(3):
+        reference = [graph.step(), *graph.gradients()]
+        workloads.check_same_bits("compiled", reference, [compiled.step(), *compiled.gradients()])
+    assert isinstance(compiled, engines._CompiledTrainer)
+    assert compiled.loss.traces[0].loop  # the batch is a loop
+    samples = compiled.compile_samples(2)
+    assert set(samples) == {"trace", "write", "compile", "first call"}
+    assert all(len(v) == 2 and all(x > 0 for x in v) for v in samples.values())
+    assert compiled.gradients() == graph.gradients()  # timing the first calls changed nothing
+
+
+def test_same_bits_check_and_break_even() -> None:
+    """The bitwise check tells -0.0 from 0.0 but not one NaN from another; break-even steps are
+    the first call's extra cost over the steps' savings."""
+    workloads.check_same_bits("same", [1.0, float("nan")], [1.0, -float("nan")])
+    with pytest.raises(workloads.GradientMismatch, match=r"gradient 0 is -0\.0, graph mode's"):
+        workloads.check_same_bits("signed", [1.0, 0.0], [1.0, -0.0])
+    result = workloads.WorkloadResult(
+        key="moons",
+        title="t",
+        metrics=["step"],
+        engines={
+            "autograd_lite": workloads.EngineResult(samples={"step": [0.030]}),
+            "compiled": workloads.EngineResult(
+                samples={"step": [0.004]}, values={"first call s": 0.134}
+            ),
+        },
+        params={},
+    )
+    assert run.break_even_steps(result) == pytest.approx((0.134 - 0.004) / (0.030 - 0.004))
+    assert "paid for itself after 5.0 steps" in "\n".join(run.timing_table(result))
 
 
 def test_gradient_check_rejects_a_wrong_gradient() -> None:

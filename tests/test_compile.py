@@ -843,3 +843,17 @@ def test_traces_are_bounded_by_their_size_too(monkeypatch: Any) -> None:
         step([0.1] * (10 * n))
     assert 1 <= len(step.traces) < 5
     assert sum(len(t.source) for t in step.traces) <= 3000 or len(step.traces) == 1
+
+
+def test_labels_and_names_cannot_write_code() -> None:
+    """A label or a primitive's name with a newline stays inside its comment of the code."""
+    w = Value(2.0, label="w\nraise SystemExit")
+
+    def rule(m: Any, x: Any) -> Any:
+        return x * 2.0, (2.0,)
+
+    double = al.primitive(rule, name="double\nraise SystemExit")
+    step = compile(lambda x: double(w * x))
+    assert_replays(lambda x: double(w * x), [(1.5,)], [w], step)
+    assert "\nraise SystemExit" not in step.source
+    assert "'w\\nraise SystemExit'" in step.source and "double\\nraise" in step.source

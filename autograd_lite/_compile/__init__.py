@@ -552,30 +552,44 @@ def _first_inputs(shapes: Sequence[Any]) -> list[int]:
 
 
 def compile(f: Callable[..., Any], *, check: bool = False) -> Compiled:
-    """Compile f, a function of floats that builds a graph, into Python code replaying it.
+    """Compile f, a function of floats that builds a graph, into Python code that replays it.
 
-    The first call with a given structure of arguments (how lists nest, their lengths, which
-    entries are floats; ints, strs, bools and None by value) calls f on Values: each float
-    argument becomes a new leaf, every number inside f is a constant, and every Value f reaches
-    but did not make (a model's parameters) is read afresh at each call. The graph it records
-    is written as Python code, the forward pass then the backward sweep, each node by its own
-    rule, and every later call with that structure runs that code: it returns the output's
-    number and adds to each parameter's ``.grad`` what ``f(*args).backward()`` would, bit for
-    bit. ``compile(grad(f))`` and ``compile(value_and_grad(f))`` return what they return.
+    The first call with a given structure of arguments calls f on Values, a new leaf for each
+    float argument, and writes the graph it records as one Python function: the forward pass
+    and then the backward sweep, each node by its own rule. Every later call with that
+    structure runs that code: it returns the output's number and adds to the ``.grad`` of
+    each Value f reaches what ``f(*args).backward()`` adds, bit for bit.
 
-    A trace sees the graph, not the Python around it: if f chooses what to compute by
-    comparing numbers (``if x > 0:`` on a Value, ``float(v)``, ``math.exp(v)``, ``.data``,
-    ``no_grad()``), every replay computes what the first call chose. Use an operation
-    instead (``relu``, ``maximum``, ``clamp``) or keep such a function uncompiled;
-    ``check=True`` runs graph mode too at every call and raises `ReplayMismatch` at the first
-    difference. A call whose replay raises (a domain error, an overflow) is done again in graph
-    mode, which raises its usual error or computes the IEEE result.
+    - Arguments: floats are the inputs, in lists and tuples nested as you like; ints, strs,
+      bools and None are fixed per trace (another value is another trace, as is another
+      length or nesting). At most `MAX_TRACES` traces are kept. Pass a batch as an argument:
+      the same subgraph per example is then written once, as a loop.
+    - Values f reaches: a leaf that someone else holds (a model's parameter) is read afresh at
+      every call and gets its gradient; a Value f makes is a constant of the trace.
+    - A trace records the graph, not the Python around it: a choice made in Python from a
+      number (``if v > 0:``, ``float(v)``, ``math.exp(v)``, ``.data``, ``no_grad()`` inside
+      f) is the first call's at every replay, and a Value computed before the call from
+      parameters is recomputed, where graph mode would reuse its old number. Write such
+      choices with operations (``relu``, ``maximum``, ``clamp``), or call f uncompiled;
+      ``check=True`` also runs graph mode at each call and raises `ReplayMismatch` at the
+      first difference, leaving ``.grad`` as graph mode leaves it.
+    - A call whose replay raises (a domain error, an overflow) is done again in graph mode,
+      which raises its usual error or computes what IEEE arithmetic gives. Hooks cannot be
+      replayed (refused); under ``detect_anomaly()`` calls run in graph mode; under
+      ``no_grad()`` a call returns its number and changes no gradient.
+    - ``compile(grad(f))`` and ``compile(value_and_grad(f))`` return what they return, for a
+      function of its arguments alone (one reaching a parameter makes them return graphs).
+
+    ``step.source`` shows the code of the last call's trace; ``step.traces`` their sizes and
+    times.
 
     >>> from autograd_lite import Value
     >>> w = Value(3.0)
     >>> step = compile(lambda x: (w * x).tanh())
     >>> step(0.5), w.grad
     (0.9051482536448664, 0.09035331946182429)
+    >>> print(step.source.splitlines()[7])
+        v3 = tanh(v2)  # tanh
     """
     if isinstance(f, Compiled):
         f = f._f

@@ -31,6 +31,8 @@ __all__ = ["Source", "write"]
 TERMS_PER_LINE: Final = 64
 # A graph up to this many nodes gets a comment per node naming its operation.
 COMMENTED_NODES: Final = 20_000
+# Up to this many parameters, the code says which is which by their labels.
+LABELLED_PARAMETERS: Final = 32
 # Straight code for more operations than this takes Python's compiler gigabytes (about 4.5 kB
 # per operation at its peak): such a graph, unless it makes a loop, is not written at all.
 MAX_STRAIGHT_OPERATIONS: Final = 200_000
@@ -207,7 +209,7 @@ def write(graph: Graph, arguments: Arguments, wanted: Sequence[int], title: str)
     """
     writer = _Writer(graph, wanted)
     plan = _loops.plan(graph, writer.needs, arguments)
-    lines = ["def replay(args, kwargs, P):", *(f"    # {line}" for line in title.splitlines())]
+    lines = ["def replay(args, kwargs, P):", f"    # {_escaped(title)}"]
     if plan is None:
         operations = sum(op is not None for op in graph.ops)
         if operations > MAX_STRAIGHT_OPERATIONS:
@@ -243,7 +245,14 @@ def _header(writer: _Writer, arguments: Arguments, lines: list[str], skip: set[i
     for k in arguments.converted:
         lines.append(f"    x{k} = float(x{k})")
     if writer.params:
-        lines.append("    # the parameters' numbers, read afresh")
+        leaves = writer.graph.leaves
+        held = [leaves[i].value for i in writer.params]
+        labels = [v.label if v is not None else "" for v in held]
+        named = ""
+        if len(labels) <= LABELLED_PARAMETERS and any(labels):
+            named = " (" + ", ".join(f"p{k}: {label!r}" for k, label in enumerate(labels) if label)
+            named += ")"
+        lines.append(f"    # the parameters' numbers, read afresh{named}")
         lines.append(f"    {_targets([writer.text[i] for i in writer.params])} = map(DATA, P)")
 
 
@@ -569,7 +578,13 @@ def _first_uses(lines: Sequence[str]) -> list[str]:
 
 def _comment(op: Op) -> str:
     label = op.label
-    return op.name if label in (op.name, op.operation.symbol) else f"{op.name} {label}"
+    text = op.name if label in (op.name, op.operation.symbol) else f"{op.name} {label}"
+    return _escaped(text)
+
+
+def _escaped(text: str) -> str:
+    """Text for a comment of the code: a newline in a label must not end the comment."""
+    return repr(text)[1:-1]
 
 
 def _targets(names: Sequence[str]) -> str:
