@@ -857,3 +857,23 @@ def test_labels_and_names_cannot_write_code() -> None:
     assert_replays(lambda x: double(w * x), [(1.5,)], [w], step)
     assert "\nraise SystemExit" not in step.source
     assert "'w\\nraise SystemExit'" in step.source and "double\\nraise" in step.source
+
+
+@settings(max_examples=80)
+@given(cases(min_steps=2), st.data())
+def test_random_dags_per_example_of_a_batch(case: Case, data: st.DataObject) -> None:
+    """A batch whose examples each go through a random DAG over every operation (the
+    example's number as its first input, parameters as the others), summed: as a loop or as
+    straight code, it replays graph mode bit for bit, through a parameter update."""
+    params = [Value(x) for x in case.inputs[1:]]
+    low, high = case.expr.boxes[0]
+    xs = data.draw(st.lists(bounded_floats(low, high), min_size=4, max_size=7))
+
+    def loss(xs: list[float]) -> Any:
+        return al.sum([case.expr(x, *params) for x in xs])
+
+    step = assert_replays(loss, [(xs,)], params)
+    for p, x in zip(params, data.draw(points(case.expr))[1:], strict=True):
+        p.data = x
+    assert_replays(loss, [(xs,)], params, step, seed=1)
+    assert len(step.traces) == 1
