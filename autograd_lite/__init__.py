@@ -9,6 +9,8 @@
 (-0.9999, -0.0005)
 """
 
+from autograd_lite._compile import Compiled, ReplayMismatch
+from autograd_lite._compile import compile as compile  # autograd_lite.compile, not in `import *`
 from autograd_lite.anomaly import AnomalyError, detect_anomaly
 from autograd_lite.engine import (
     Op,
@@ -45,11 +47,14 @@ from autograd_lite.viz import draw_dot, to_dot
 
 __all__ = [
     "AnomalyError",
+    "Compiled",
     "Op",
     "RemovableHandle",
+    "ReplayMismatch",
     "Value",
     "__version__",
     "atan2",
+    # not "compile": `from autograd_lite import *` must not replace the built-in compile()
     "detect_anomaly",
     "dot",
     "draw_dot",

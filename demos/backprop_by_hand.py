@@ -45,7 +45,7 @@ def g(z: float) -> float:
 
 def matvec(theta: Matrix, a: Sequence[float]) -> list[float]:
     """Θ a."""
-    return [sum(t * x for t, x in zip(row, a, strict=True)) for row in theta]
+    return [math.fsum(t * x for t, x in zip(row, a, strict=True)) for row in theta]
 
 
 def forward_by_hand(thetas: Sequence[Matrix], x: Sequence[float]) -> list[list[float]]:
@@ -64,8 +64,8 @@ def cost_by_hand(thetas: Sequence[Matrix], xs: Sequence[list[float]], ys: Matrix
     total = 0.0
     for x, y in zip(xs, ys, strict=True):
         h = forward_by_hand(thetas, x)[-1]
-        total -= sum(yk * math.log(hk) + (1 - yk) * math.log(1 - hk) for hk, yk in zip(h, y))
-    penalty = sum(t * t for theta in thetas for row in theta for t in row[1:])
+        total -= math.fsum(yk * math.log(hk) + (1 - yk) * math.log(1 - hk) for hk, yk in zip(h, y))
+    penalty = math.fsum(t * t for theta in thetas for row in theta for t in row[1:])
     return total / m + LAMBDA / (2 * m) * penalty
 
 
@@ -78,7 +78,7 @@ def deltas_by_hand(thetas: Sequence[Matrix], a: Sequence[list[float]], y: list[f
         # d(l) = (Θ(l)ᵀ d(l+1)) ⊙ g'(z(l)), with g'(z) = a(1 − a); skip the bias unit a_0.
         theta = thetas[layer]
         d = [
-            sum(theta[j][i] * d[j] for j in range(len(d))) * a[layer][i] * (1 - a[layer][i])
+            math.fsum(theta[j][i] * d[j] for j in range(len(d))) * a[layer][i] * (1 - a[layer][i])
             for i in range(1, len(a[layer]))
         ]
         deltas.insert(0, d)

@@ -61,14 +61,14 @@ def make_problem() -> Problem:
     t = [2.0 * u - 3.0 * v + rng.gauss(0.0, 0.1) for u, v in zip(x1, x2, strict=True)]
     # The loss is mean((a x1 + b x2 − t)²): its Hessian is 2/n · XᵀX, the same everywhere.
     n = SAMPLES
-    s11 = sum(u * u for u in x1) / n
-    s12 = sum(u * v for u, v in zip(x1, x2, strict=True)) / n
-    s22 = sum(v * v for v in x2) / n
-    r1 = sum(u * y for u, y in zip(x1, t, strict=True)) / n
-    r2 = sum(v * y for v, y in zip(x2, t, strict=True)) / n
+    s11 = math.fsum(u * u for u in x1) / n
+    s12 = math.fsum(u * v for u, v in zip(x1, x2, strict=True)) / n
+    s22 = math.fsum(v * v for v in x2) / n
+    r1 = math.fsum(u * y for u, y in zip(x1, t, strict=True)) / n
+    r2 = math.fsum(v * y for v, y in zip(x2, t, strict=True)) / n
     det = s11 * s22 - s12 * s12
     a, b = (r1 * s22 - r2 * s12) / det, (s11 * r2 - s12 * r1) / det  # the normal equations
-    best_loss = sum((a * u + b * v - y) ** 2 for u, v, y in zip(x1, x2, t, strict=True)) / n
+    best_loss = math.fsum((a * u + b * v - y) ** 2 for u, v, y in zip(x1, x2, t, strict=True)) / n
     half_trace, root = (s11 + s22) / 2, math.sqrt(((s11 - s22) / 2) ** 2 + s12 * s12)
     curvatures = (2 * (half_trace - root), 2 * (half_trace + root))
     # (XᵀX/n − λ/2) v = 0 for the larger eigenvalue λ: v is along (s12, λ/2 − s11).
@@ -461,7 +461,7 @@ def draw_rules(
 def _loss_floats(problem: Problem, a: float, b: float) -> float:
     """The same loss on plain floats, for the contour plot (no graph needed)."""
     pairs = zip(problem.x1, problem.x2, problem.t, strict=True)
-    return sum((a * u + b * v - y) ** 2 for u, v, y in pairs) / SAMPLES
+    return math.fsum((a * u + b * v - y) ** 2 for u, v, y in pairs) / SAMPLES
 
 
 if __name__ == "__main__":

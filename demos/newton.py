@@ -81,7 +81,7 @@ def solve(a: Matrix, b: Vector) -> Vector:
                 rows[r][c] -= factor * rows[col][c]
     x = [0.0] * n
     for r in reversed(range(n)):
-        known = sum(rows[r][c] * x[c] for c in range(r + 1, n))
+        known = math.fsum(rows[r][c] * x[c] for c in range(r + 1, n))
         x[r] = (rows[r][n] - known) / rows[r][r]
     return x
 
@@ -221,7 +221,7 @@ def main(argv: Sequence[str] | None = None) -> Result:
     numeric = gradient_differences(mlp_loss, WEIGHTS)
     versus = max(abs(h[i][j] - numeric[i][j]) for i in range(n) for j in range(n))
     v = [1.0 if i % 2 == 0 else -0.5 for i in range(n)]
-    product = [sum(h[i][j] * v[j] for j in range(n)) for i in range(n)]
+    product = [math.fsum(h[i][j] * v[j] for j in range(n)) for i in range(n)]
     hv = hvp(mlp_loss)(WEIGHTS, v)
     hvp_gap = max(abs(a - b) for a, b in zip(hv, product, strict=True))
     eigenvalues = sorted(float(e) for e in numpy.linalg.eigvalsh(numpy.array(h)))

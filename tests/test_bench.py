@@ -324,10 +324,12 @@ def test_call_deep_raises_the_limit_and_passes_errors_back() -> None:
 
 
 def test_first_order_cost_compares_like_with_like(capsys: pytest.CaptureFixture[str]) -> None:
-    """The first-order cost script checks both variants agree, then prints one row per op."""
+    """The first-order cost script checks both rules agree, then prints one row per op."""
     ratios = first_order_cost.main(["--quick"])
     assert set(ratios) == {"tanh", "x * y", "dot, 16 + 16 inputs"}
-    assert all(ratio > 0 for ratio in ratios.values())
+    # Each is the table's share of the whole operation's time: a difference of two rules'
+    # times (noise may make it negative) over a time that contains one of them.
+    assert all(-1.0 < share < 1.0 for share in ratios.values()), ratios
     printed = capsys.readouterr().out
     rows = [line for line in printed.splitlines() if line.startswith("| ")]
     assert len(rows) == 2 + len(ratios)  # header, rule, one row per operation

@@ -642,8 +642,8 @@ def test_nary_nodes_follow_ieee_where_exact_summation_gives_up() -> None:
 
 
 def test_star_import_keeps_the_builtin_sum() -> None:
-    """`from autograd_lite import *` does not replace Python's sum()."""
+    """`from autograd_lite import *` replaces neither Python's sum() nor its compile()."""
     namespace: dict[str, object] = {}
     exec("from autograd_lite import *", namespace)
-    assert "sum" not in namespace and "Value" in namespace
-    assert al.sum([1.0, 2.0]).data == 3.0
+    assert "sum" not in namespace and "compile" not in namespace and "Value" in namespace
+    assert al.sum([1.0, 2.0]).data == 3.0 and al.compile is not compile
