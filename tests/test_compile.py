@@ -499,6 +499,52 @@ def _assert_same_structure(got: Any, expected: Any) -> None:
         assert got == expected
 
 
+def test_has_aux_returns_the_numbers_of_the_aux_values() -> None:
+    """compile(f, has_aux=True): (loss, aux) with aux's Values as their numbers, through SGD
+    steps, a domain error, check mode and no_grad(); graph mode gives the same bits."""
+    model = nn.MLP(2, [3, 1], seed=4)
+    twin = nn.MLP(2, [3, 1], seed=4)
+    ys = [1, -1, 1]
+
+    def f(model: nn.MLP[Value], xs: Any) -> tuple[Value, Any]:
+        scores = [model(x) for x in xs]
+        return losses.hinge(scores, ys), {"scores": scores, "first": (scores[0], "label"), "n": 5}
+
+    xs = [[0.5, -1.0], [1.5, 0.25], [-0.75, 2.0], [0.1, 0.2], [-1.0, -0.5]]
+    ys = [1, -1, 1, 1, -1]
+    for check in (False, True):
+        step = compile(lambda xs: f(model, xs), has_aux=True, check=check)
+        for _ in range(3):
+            model.zero_grad()
+            twin.zero_grad()
+            loss, aux = step(xs)
+            expected, expected_aux = f(twin, [[Value(x) for x in row] for row in xs])
+            expected.backward()
+            assert_same("loss", [loss], [expected.data])
+            assert_same("scores", aux["scores"], [s.data for s in expected_aux["scores"]])
+            assert aux["first"] == (aux["scores"][0], "label") and aux["n"] == 5
+            assert_same(
+                "gradients",
+                [float(p.grad) for p in model.parameters()],
+                [float(p.grad) for p in twin.parameters()],
+            )
+            for p, q in zip(model.parameters(), twin.parameters(), strict=True):
+                p.data -= 0.5 * p.grad
+                q.data -= 0.5 * q.grad
+        assert step.traces[0].loop.startswith("5 × ")  # the scores come out of a loop
+    # A replay that hits a domain error is done in graph mode, aux included.
+    root = compile(lambda x: (x.sqrt(), [x * 2.0]), has_aux=True)
+    assert root(4.0) == (2.0, [8.0])
+    with pytest.raises(ValueError, match="sqrt"):
+        root(-1.0)
+    with al.no_grad():
+        assert root(9.0) == (3.0, [18.0])
+    with pytest.raises(TypeError, match=r"compile\(\) with has_aux=True needs .* \(output, aux\)"):
+        compile(lambda x: x * 2.0, has_aux=True)(1.0)
+    with pytest.raises(TypeError, match="pass has_aux=True to grad"):
+        compile(al.grad(lambda x: x * x), has_aux=True)
+
+
 def test_a_compiled_transform_refuses_what_would_return_graphs() -> None:
     """A function reaching a parameter makes uncompiled grad() return graphs: compile refuses."""
     w = Value(2.0)

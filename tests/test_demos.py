@@ -127,6 +127,11 @@ def test_moons_reaches_full_training_accuracy(runs: Callable[[str], Run]) -> Non
     assert_pictures(result.pictures, tmp_path)
     svg = (tmp_path / "neuron.svg").read_text()
     assert "relu" in svg and "w·x + b" in svg
+    # Trained compiled (its numbers are graph mode's: the docs' numbers are checked below),
+    # and it says what compiling saved.
+    said = " ".join(ran.printed.split())
+    assert re.search(r"Compiled training: 100 steps in [\d.]+ s\. The first call recorded", said)
+    assert re.search(r"took [\d.]+ ms, where the forward and backward pass alone take", said)
 
 
 def test_backprop_by_hand_agrees_with_the_engine(runs: Callable[[str], Run]) -> None:

@@ -2,8 +2,8 @@
 
 Each test pins one behaviour that broke once, or that a user of PyTorch or micrograd relies on:
 a negative-zero exponent, a derivative that overflows where the value does not, subgradients at
-ties, copying and pickling a million-node graph, the garbage collector's state across threads,
-and micrograd's lecture code run unchanged on our Values.
+ties, copying and pickling graphs far deeper than the C stack, the garbage collector's state
+across threads, and micrograd's lecture code run unchanged on our Values.
 """
 
 from __future__ import annotations
@@ -226,15 +226,19 @@ def test_pickle_keeps_shared_nodes_shared() -> None:
     assert copy.copy(loss).parents == loss.parents
 
 
-def test_pickle_of_a_million_nodes_in_a_subprocess_never_crashes() -> None:
-    """With a raised recursion limit pickle used to segfault; now it needs no recursion."""
+def test_pickle_of_a_deep_graph_in_a_subprocess_never_crashes() -> None:
+    """With a raised recursion limit pickle used to segfault; now it needs no recursion.
+
+    A chain 200,000 deep is far past the C stack: pickle's own recursion crashes between 20,000
+    and 50,000 nested lists here, with the same recursion limit.
+    """
     script = textwrap.dedent(
         """
         import pickle, sys
         sys.setrecursionlimit(10**6)
         import autograd_lite as al
         y = al.Value(1.0)
-        for _ in range(1_000_000):
+        for _ in range(200_000):
             y = y * 1.0
         z = pickle.loads(pickle.dumps(y))
         print(len(al.topological_order(z)))
@@ -244,7 +248,7 @@ def test_pickle_of_a_million_nodes_in_a_subprocess_never_crashes() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=600
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.split() == ["2000001"]
+    assert done.stdout.split() == ["400001"]
 
 
 def test_a_pickled_graph_finds_its_operations_again() -> None:

@@ -123,12 +123,18 @@ class Compiled:
     kept (at most `MAX_TRACES`, the least recently used dropped first).
     """
 
-    def __init__(self, f: Callable[..., Any], check: bool) -> None:
+    def __init__(self, f: Callable[..., Any], check: bool, has_aux: bool) -> None:
         functools.update_wrapper(self, f)  # f's name, docstring and signature
         self._f = f
         self._check = check
         transform = getattr(f, "transform", None)
         if isinstance(transform, functional.Transform):
+            if has_aux:
+                msg = (
+                    f"compile(has_aux=True) of a {transform.kind}(): pass has_aux=True to "
+                    f"{transform.kind}() instead, which says what its function returns"
+                )
+                raise TypeError(msg)
             self._kind = transform.kind
             self._function = transform.function
             self._argnums: functional.ArgNums | None = transform.argnums
@@ -137,7 +143,7 @@ class Compiled:
             self._kind = ""
             self._function = f
             self._argnums = None
-            self._has_aux = False
+            self._has_aux = has_aux
         self._traces: OrderedDict[Any, Trace] = OrderedDict()
         self._last: Trace | None = None
 
@@ -222,9 +228,9 @@ class Compiled:
         return positional, tuple((name, _graph.expanded(s)) for name, s in key[1])
 
     def _result(self, trace: Trace, out: float, grads: Sequence[float], extra: Any) -> Any:
-        if not self._kind:
-            return out
         aux = _rebuild(trace._aux, extra) if self._has_aux else None
+        if not self._kind:
+            return (out, aux) if self._has_aux else out
         picked = [grads[j] for j in trace._wanted]
         gradient = picked[0] if isinstance(self._argnums, int) else tuple(picked)
         if self._kind == "grad":
@@ -260,8 +266,9 @@ class Compiled:
         extra: list[Value] = []
         if self._has_aux:
             if not (isinstance(result, tuple) and len(result) == 2):
+                where = f"{self._kind}()" if self._kind else "compile()"
                 msg = (
-                    "grad(has_aux=True) needs a function returning (output, aux), got "
+                    f"{where} with has_aux=True needs a function returning (output, aux), got "
                     f"{_checks.shown(result)}"
                 )
                 raise TypeError(msg)
@@ -432,11 +439,14 @@ class Compiled:
         if self._kind:
             return self._f(*args, **kwargs), None
         result, _ = self._call_on_values(key, args, kwargs, tracing=False)
-        if isinstance(result, Value):
-            result.backward()
-            return result.data, result
-        number = self._outputs(result)[1]
-        return number, None
+        root, number, aux, extra = self._outputs(result)
+        del result
+        if root is not None:
+            root.backward()
+            number = root.data
+        if self._has_aux:  # each Value of the aux as its number, as a replay returns it
+            return (number, _rebuild(aux, [v.data for v in extra])), root
+        return number, root
 
     def _checked(
         self, trace: Trace, key: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -551,7 +561,7 @@ def _first_inputs(shapes: Sequence[Any]) -> list[int]:
     return first
 
 
-def compile(f: Callable[..., Any], *, check: bool = False) -> Compiled:
+def compile(f: Callable[..., Any], *, check: bool = False, has_aux: bool = False) -> Compiled:
     """Compile f, a function of floats that builds a graph, into Python code that replays it.
 
     The first call with a given structure of arguments calls f on Values, a new leaf for each
@@ -577,6 +587,9 @@ def compile(f: Callable[..., Any], *, check: bool = False) -> Compiled:
       which raises its usual error or computes what IEEE arithmetic gives. Hooks cannot be
       replayed (refused); under ``detect_anomaly()`` calls run in graph mode; under
       ``no_grad()`` a call returns its number and changes no gradient.
+    - ``has_aux=True``: f returns ``(output, aux)``, and a call returns ``(number, aux)``
+      with each Value inside aux (in lists, tuples and dicts) replaced by its number, as
+      JAX's ``has_aux`` does; say, a loss and the scores it was computed from.
     - ``compile(grad(f))`` and ``compile(value_and_grad(f))`` return what they return, for a
       function of its arguments alone (one reaching a parameter makes them return graphs).
 
@@ -596,4 +609,6 @@ def compile(f: Callable[..., Any], *, check: bool = False) -> Compiled:
     if not callable(f):
         msg = f"compile() needs a function, got {_checks.shown(f)}"
         raise TypeError(msg)
-    return Compiled(f, _checks.flag(check, "compile() check"))
+    return Compiled(
+        f, _checks.flag(check, "compile() check"), _checks.flag(has_aux, "compile() has_aux")
+    )

@@ -114,7 +114,7 @@ def plan(graph: Graph, needs: Sequence[bool], arguments: Arguments) -> Plan | No
         return None
     units = [m[:shared] for m in members]
     unit_of = {i: (j, t) for j, unit in enumerate(units) for t, i in enumerate(unit)}
-    if graph.root in unit_of or any(i in unit_of for i in graph.extra):
+    if graph.root in unit_of:
         return None
     feeds_body = [False] * n
     for i in range(n - 1, -1, -1):
@@ -126,6 +126,7 @@ def plan(graph: Graph, needs: Sequence[bool], arguments: Arguments) -> Plan | No
     # an example's own inputs, which the loop reads).
     if any(feeds_body[i] and depends[i] != NONE and ops[i] is not None for i in range(n)):
         return None
+    # The places in the body whose values code after the loop reads, or that f returns in aux.
     outputs = sorted(
         {
             unit_of[p][1]
@@ -134,6 +135,7 @@ def plan(graph: Graph, needs: Sequence[bool], arguments: Arguments) -> Plan | No
             for p in parents[i]
             if p in unit_of
         }
+        | {unit_of[i][1] for i in graph.extra if i in unit_of}
     )
     group_inputs = set(unit_of_input)
     inputs_outside = any(
