@@ -254,14 +254,14 @@ def run(sizes: Sizes, selected: Sequence[str], engines: list[Engine]) -> dict[st
             title = f"Moons training step: MLP(2, [16, 16, 1]), {sizes.moons_points} points"
             params = {"points": sizes.moons_points, "repeats": sizes.repeats}
             result = workloads.run_training(
-                key, title, engines, weights, task, sizes.repeats, params
+                key, title, engines, weights, task, sizes.repeats, params, sizes.warmup_steps
             )
         elif key == "digits":
             weights, task = workloads.digits_task(sizes.digits_batch)
             title = f"Digits-sized training step: MLP(64, [32, 10]), batch {sizes.digits_batch}"
             params = {"batch": sizes.digits_batch, "repeats": sizes.repeats}
             result = workloads.run_training(
-                key, title, engines, weights, task, sizes.repeats, params
+                key, title, engines, weights, task, sizes.repeats, params, sizes.warmup_steps
             )
         elif key == "chain":
             result = workloads.run_chain(engines, sizes.chain_n, sizes.chain_repeats)

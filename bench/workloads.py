@@ -38,10 +38,10 @@ DEEP_RECURSION_LIMIT = 10_000_000
 DEEP_STACK_BYTES = 512 * 1024 * 1024
 # A child process that has not finished by then has hung.
 CHILD_TIMEOUT_S = 1200
-# Untimed steps after the check, for every engine alike: CPython 3.11 specializes a function's
-# bytecode only after its 8th call, and a compiled step's code is one function called once per
-# step. Capped in time for the slow engines (micrograd's moons step takes ~0.3 s).
-WARMUP_STEPS = 10
+# Untimed steps after the check, for every engine alike (Sizes.warmup_steps: 10 in a full run):
+# CPython 3.11 specializes a function's bytecode only after its 8th call, and a compiled step's
+# code is one function called once per step. Capped in time for the slow engines (micrograd's
+# moons step takes ~0.3 s).
 WARMUP_SECONDS = 3.0
 # Fresh compilations whose first call is timed, for the median of a one-off cost.
 COMPILE_REPEATS = 3
@@ -61,6 +61,7 @@ class Sizes:
     memory_steps: int
     repeats: int
     chain_repeats: int
+    warmup_steps: int
 
 
 FULL = Sizes(
@@ -72,6 +73,7 @@ FULL = Sizes(
     memory_steps=50_000,  # y * a + b: two nodes per step, so a 100,000-node chain
     repeats=5,
     chain_repeats=3,
+    warmup_steps=10,
 )
 QUICK = Sizes(
     name="quick",
@@ -82,6 +84,7 @@ QUICK = Sizes(
     memory_steps=1_500,
     repeats=3,
     chain_repeats=2,
+    warmup_steps=2,  # a quick run proves the benchmark works; its timings mean little
 )
 
 
@@ -266,6 +269,7 @@ def run_training(
     task: Task,
     repeats: int,
     params: dict[str, Any],
+    warmup_steps: int = FULL.warmup_steps,
 ) -> WorkloadResult:
     """Time one training step per engine per repeat, after checking the first step's gradients."""
     results = _unavailable([e for e in engines if not e.available()])
@@ -297,7 +301,7 @@ def run_training(
         check_same_bits("compiled", first_steps["autograd_lite"], first_steps["compiled"])
     for engine in ready:
         started = time.perf_counter()
-        for _ in range(WARMUP_STEPS):
+        for _ in range(warmup_steps):
             if time.perf_counter() - started > WARMUP_SECONDS:
                 break
             trainers[engine.name].step()
