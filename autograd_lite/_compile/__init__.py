@@ -266,9 +266,9 @@ class Compiled:
         extra: list[Value] = []
         if self._has_aux:
             if not (isinstance(result, tuple) and len(result) == 2):
-                where = f"{self._kind}()" if self._kind else "compile()"
+                where = "grad" if self._kind else "compile"  # grad's words, uncompiled too
                 msg = (
-                    f"{where} with has_aux=True needs a function returning (output, aux), got "
+                    f"{where}(has_aux=True) needs a function returning (output, aux), got "
                     f"{_checks.shown(result)}"
                 )
                 raise TypeError(msg)
