@@ -113,11 +113,11 @@ def main(argv: Sequence[str] | None = None) -> Result:
             ("step", "loss", "accuracy"),
         )
     )
-    replay = (seconds - first_call) / (STEPS - 1)
+    replay = (seconds - first_call) / STEPS  # the first call replays too, after compiling
     print(
         f"Compiled training: {STEPS} steps in {seconds:.2f} s. The first call recorded the "
         f"step's graph ({training_step.traces[0].nodes:,} nodes) and compiled it in "
-        f"{first_call:.2f} s;\neach later step (the replay and the update) took "
+        f"{first_call:.2f} s;\neach step (the replay and the update) took "
         f"{1000 * replay:.1f} ms, where the forward and backward pass alone take "
         f"{1000 * graph_mode:.0f} ms in graph mode."
     )
