@@ -73,6 +73,7 @@ def numeric_gradient(
 # ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.dot  # it writes an SVG
 def test_graph_command_prints_value_and_gradients_and_draws(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -100,6 +101,7 @@ def test_graph_command_prints_value_and_gradients_and_draws(
     assert {"x", "w", "b", "x*w", "x*w + b", "tanh(x*w + b)", "tanh"} <= shown
 
 
+@pytest.mark.dot  # it writes an SVG
 def test_graph_command_in_a_subprocess(tmp_path: Path) -> None:
     """`python -m autograd_lite graph` runs as a program, with bindings before and after -o."""
     out = tmp_path / "neuron.svg"
@@ -451,6 +453,7 @@ def test_parse_never_runs_code(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.dot  # it redraws the README's SVG
 def test_readme_picture_is_what_its_command_draws(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
