@@ -126,16 +126,26 @@ def bce_with_logits(logits: Input | Sequence[Input], targets: float | Sequence[f
     return value_sum(terms) / len(terms)
 
 
-def cross_entropy(logits: Sequence[Input], target: int) -> Value:
-    """Softmax cross-entropy of one example: -log softmax(logits)[target], stable for any logit.
+def cross_entropy(logits: Sequence[Input], target: int | Sequence[Input]) -> Value:
+    """Softmax cross-entropy of one example, against a class index or class probabilities.
 
-    One `log_softmax` node, negated. Its float function computes ``log1p(sum over i != k of
-    exp(z_i - m)) + (m - z_target)`` with ``m`` the largest logit (at ``k``): every exponent is
-    <= 0, so nothing overflows, and a tiny loss keeps its digits. Its local derivatives are
-    ``softmax - onehot``. For a batch, average the per-example losses
-    (``autograd_lite.sum(losses) / n``).
+    With an int ``target``: ``-log softmax(logits)[target]``, one `log_softmax` node, negated.
+    Its float function computes ``log1p(sum over i != k of exp(z_i - m)) + (m - z_target)``
+    with ``m`` the largest logit (at ``k``): every exponent is <= 0, so nothing overflows, and
+    a tiny loss keeps its digits. Its local derivatives are ``softmax - onehot``.
+
+    With a sequence ``target`` of one number per logit (a one-hot vector, or smoothed labels),
+    as PyTorch's ``cross_entropy`` takes class probabilities: ``-sum over k of target[k] *
+    log softmax(logits)[k]``, one `log_softmax` node per class. The numbers may be Values: a
+    function given to `autograd_lite.compile` receives its arguments as Values while it is
+    traced, and an int label is a constant of the trace (a batch with other labels is traced
+    anew), where one-hot floats passed as an argument are data that every replay reads.
+
+    For a batch, average the per-example losses (``autograd_lite.sum(losses) / n``).
 
     >>> round(cross_entropy([Value(1.0), Value(2.0), Value(3.0)], 2).data, 6)
+    0.407606
+    >>> round(cross_entropy([Value(1.0), Value(2.0), Value(3.0)], [0.0, 0.0, 1.0]).data, 6)
     0.407606
     """
     if isinstance(logits, Value | numbers.Real | str | bytes) or not isinstance(logits, Sequence):
@@ -144,20 +154,58 @@ def cross_entropy(logits: Sequence[Input], target: int) -> Value:
     if not logits:
         msg = "cross_entropy() needs at least one logit"
         raise ValueError(msg)
-    if isinstance(target, bool) or not isinstance(target, numbers.Integral):
-        msg = f"cross_entropy() needs an int target class, got {_checks.shown(target)}"
-        raise TypeError(msg)
-    if not 0 <= target < len(logits):
-        msg = f"cross_entropy() target {target} is out of range for {len(logits)} logits"
-        raise ValueError(msg)
+    probabilities = _probabilities(target, len(logits))
+    index = -1
+    if probabilities is None:
+        if isinstance(target, bool) or not isinstance(target, numbers.Integral):
+            msg = (
+                "cross_entropy() needs an int target class or a sequence of class "
+                f"probabilities, got {_checks.shown(target)}"
+            )
+            raise TypeError(msg)
+        index = int(target)
+        if not 0 <= index < len(logits):
+            msg = f"cross_entropy() target {index} is out of range for {len(logits)} logits"
+            raise ValueError(msg)
     zs = [_as_value(z, "cross_entropy()", i) for i, z in enumerate(logits)]
     datas = [z.data for z in zs]
     if not all(math.isfinite(x) for x in datas):
         msg = f"cross_entropy() needs finite logits, got {datas!r}"
         raise ValueError(msg)
-    # One log_softmax node: its float function shifts by the largest logit inside, so that a
-    # trace or a compiled replay never bakes in the shift of the data it first saw.
-    return -log_softmax(zs, target)
+    # One log_softmax node per class used: its float function shifts by the largest logit
+    # inside, so that a trace or a compiled replay never bakes in the shift of the data it
+    # first saw.
+    if probabilities is None:
+        return -log_softmax(zs, index)
+    # Every class, also those whose probability is 0 now: skipping them would be a branch on
+    # the data, which a trace would bake in (the next batch's one-hot vectors differ).
+    return -value_sum([t * log_softmax(zs, k) for k, t in enumerate(probabilities)])
+
+
+def _probabilities(target: object, n: int) -> list[Input] | None:
+    """A probability target checked against n logits; None for anything that is not a sequence."""
+    if isinstance(target, str | bytes) or not isinstance(target, Sequence):
+        return None
+    if len(target) != n:
+        msg = f"cross_entropy() needs one target probability per logit: {len(target)} for {n}"
+        raise ValueError(msg)
+    checked: list[Input] = []
+    for k, t in enumerate(target):
+        if isinstance(t, Value):
+            number = t.data
+        elif _checks.is_number(t):
+            number = t = _checks.real(t, f"cross_entropy() target probability {k}")
+        else:
+            msg = (
+                "cross_entropy() target probabilities must be real numbers or Values, "
+                f"got {_checks.shown(t)} at index {k}"
+            )
+            raise TypeError(msg)
+        if not math.isfinite(number):
+            msg = f"cross_entropy() target probability {k} must be finite, got {number!r}"
+            raise ValueError(msg)
+        checked.append(t)
+    return checked
 
 
 def l2_penalty(params: Sequence[Value], lam: float) -> Value:

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterable, Iterator, Mapping
@@ -77,7 +79,7 @@ class GraphTooLargeError(ValueError):
 
 
 class GraphvizNotFoundError(RuntimeError):
-    """Rendering needs Graphviz's ``dot`` program, and it is not installed (or not on PATH)."""
+    """Rendering needs Graphviz's ``dot`` program, and none on PATH can be run."""
 
 
 class LayoutTimeoutError(RuntimeError):
@@ -737,6 +739,8 @@ def _run_dot(
         done = subprocess.run(command, input=source, capture_output=True, timeout=timeout)
     except FileNotFoundError as exc:
         raise GraphvizNotFoundError(INSTALL_GRAPHVIZ + DOT_TEXT_HINT) from exc
+    except OSError as exc:  # a `dot` on PATH that cannot be run (no execute permission, say)
+        raise GraphvizNotFoundError(_cannot_run(exc) + DOT_TEXT_HINT) from exc
     except subprocess.TimeoutExpired as exc:
         graph = f"this graph ({size_note})" if size_note else "this graph"
         msg = (
@@ -785,6 +789,24 @@ def _explain_missing_dot() -> Iterator[None]:
         yield
     except graphviz.ExecutableNotFound as exc:
         raise GraphvizNotFoundError(INSTALL_GRAPHVIZ + DOT_TEXT_HINT) from exc
+    except OSError as exc:
+        # graphviz turns only "not found" into its own error; a `dot` that cannot be started
+        # comes through as the OSError of starting it (other OSErrors, such as a file that
+        # cannot be written, are not about `dot` and pass unchanged).
+        if exc.filename is None or Path(os.fsdecode(exc.filename)).name != "dot":
+            raise
+        raise GraphvizNotFoundError(_cannot_run(exc) + DOT_TEXT_HINT) from exc
+
+
+def _cannot_run(exc: OSError) -> str:
+    """What to say when a `dot` is on PATH but starting it failed."""
+    found = shutil.which("dot", mode=os.F_OK) or "dot"  # F_OK: it exists, runnable or not
+    reason = exc.strerror or type(exc).__name__
+    return (
+        f"Graphviz's `dot` program was found ({found}) but could not be run: {reason}. "
+        "Check its permissions, or reinstall Graphviz with your system's package manager "
+        "(`sudo apt-get install --reinstall graphviz` on Debian/Ubuntu)."
+    )
 
 
 def _graphviz() -> Any:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.metadata
 import math
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from operator import mul
 from typing import Any, Protocol
@@ -448,6 +449,10 @@ class _HandTrainer:
     twice as long here: the floor is what careful pure Python achieves, not a strawman.
     """
 
+    # How a neuron's products are added up in the forward pass. `bench/digits_bound.py` sets
+    # math.fsum, the engine's `dot`, to time this step with the engine's arithmetic.
+    forward_sum: Callable[[Iterable[float]], float] = sum
+
     def __init__(self, weights: Weights, task: Task) -> None:
         self.w = [[list(w) for w, _ in layer] for layer in weights]
         self.b = [[b for _, b in layer] for layer in weights]
@@ -458,6 +463,7 @@ class _HandTrainer:
     def step(self) -> float:
         task = self.task
         weights, biases = self.w, self.b
+        add_up = self.forward_sum
         last = len(weights) - 1
         # Forward over the batch, keeping each layer's inputs and pre-activations (one row each).
         layer_inputs: list[list[list[float]]] = []
@@ -465,7 +471,7 @@ class _HandTrainer:
         h = task.inputs
         for i, (layer_w, layer_b) in enumerate(zip(weights, biases)):
             layer_inputs.append(h)
-            z = [[sum(map(mul, w, x)) + b for w, b in zip(layer_w, layer_b)] for x in h]
+            z = [[add_up(map(mul, w, x)) + b for w, b in zip(layer_w, layer_b)] for x in h]
             pre_activations.append(z)
             h = z if i == last else [[zi if zi > 0.0 else 0.0 for zi in row] for row in z]
         n = len(h)

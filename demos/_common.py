@@ -192,10 +192,15 @@ def render_graph(root: Any, path: Path, **options: Any) -> Path:
     dot_path.write_text(text, encoding="utf-8")
     try:
         svg = draw_svg(text)
-    except FileNotFoundError:
+    except OSError as exc:  # no `dot` on PATH, or one that cannot be run
         if not _TOLD_ABOUT_DOT:
+            problem = (
+                "is missing"
+                if isinstance(exc, FileNotFoundError)
+                else f"could not be run ({exc.strerror or type(exc).__name__})"
+            )
             print(
-                "  Graphviz's `dot` program is missing, so graphs are written as DOT text only.\n"
+                f"  Graphviz's `dot` program {problem}, so graphs are written as DOT text only.\n"
                 f"  For pictures: {INSTALL_DOT}, then run this again\n"
                 f"  (or draw one yourself: dot -Tsvg {shown(dot_path)} "
                 f"-o {shown(path.with_suffix('.svg'))})."
@@ -212,7 +217,7 @@ def render_graph(root: Any, path: Path, **options: Any) -> Path:
 def draw_svg(dot_text: str) -> str:
     """SVG drawn by Graphviz's `dot` from DOT text, stamped with the text's digest.
 
-    Raises FileNotFoundError when `dot` is not installed.
+    Raises FileNotFoundError when `dot` is not installed, another OSError when it cannot be run.
     """
     done = subprocess.run(
         ["dot", "-Tsvg"],

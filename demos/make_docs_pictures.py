@@ -152,7 +152,7 @@ def dot_version() -> str | None:
         done = subprocess.run(
             ["dot", "-V"], capture_output=True, text=True, timeout=30, check=False
         )
-    except FileNotFoundError:
+    except OSError:  # missing, or not runnable
         return None
     found = re.search(r"version (\S+)", done.stderr + done.stdout)
     return found.group(1) if found else None

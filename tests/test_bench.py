@@ -17,7 +17,7 @@ import pytest
 # `bench` is a folder of the repository, not an installed package.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import engines, first_order_cost, run, workloads
+from bench import digits_bound, engines, first_order_cost, run, workloads
 from bench.engines import Engine, HandWritten, Task, Weights
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -333,3 +333,23 @@ def test_first_order_cost_compares_like_with_like(capsys: pytest.CaptureFixture[
     printed = capsys.readouterr().out
     rows = [line for line in printed.splitlines() if line.startswith("| ")]
     assert len(rows) == 2 + len(ratios)  # header, rule, one row per operation
+
+
+def test_digits_bound_times_the_floor_with_the_engines_arithmetic(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The digits-bound script: four steps, the compiled one graph mode's bits, the floor not."""
+    results = digits_bound.main(["--rounds", "1"])
+    assert list(results) == [
+        "hand-written (sum)",
+        "hand-written, fsum as the engine's dot",
+        "compiled",
+        "compiled code with sum (not graph mode)",
+    ]
+    assert results["compiled"][1] == 0  # a replay is graph mode, bit for bit
+    assert results["hand-written (sum)"][1] > 0  # the floor adds up otherwise
+    assert all(ms > 0.0 for ms, _ in results.values())
+    printed = capsys.readouterr().out
+    rows = [line for line in printed.splitlines() if line.startswith("| ")]
+    assert len(rows) == 2 + len(results)
+    assert "of 2410 |" in rows[-1] and "the replay alone" in printed

@@ -353,6 +353,41 @@ def test_digits_step_with_cross_entropy_replays_graph_mode() -> None:
     assert len(step.traces) == 2  # a label is part of the structure (log_softmax's index)
 
 
+def test_one_hot_labels_are_data_one_trace_for_every_batch() -> None:
+    """Labels as one-hot floats (cross_entropy with class probabilities) are arguments the
+    replay reads: batches with other labels replay one trace, bit for bit graph mode, and
+    with the int labels' numbers."""
+    rng = random.Random(4)
+    model = nn.MLP(16, [8, 4], seed=4, returns=list)
+    params = model.parameters()
+
+    def loss(xs: list[list[float]], ts: list[list[float]]) -> Value:
+        per = [losses.cross_entropy(model(x), t) for x, t in zip(xs, ts, strict=True)]
+        return al.sum(per) * (1.0 / len(per))
+
+    def by_index(xs: list[list[Value]], ys: list[int]) -> Value:
+        per = [losses.cross_entropy(model(x), y) for x, y in zip(xs, ys, strict=True)]
+        return al.sum(per) * (1.0 / len(per))
+
+    batches = []
+    for _ in range(4):
+        ys = [rng.randrange(4) for _ in range(6)]
+        batches.append((_batch(rng, 6, 16), ys))
+    one_hot = [(xs, [[float(k == y) for k in range(4)] for y in ys]) for xs, ys in batches]
+    step = assert_replays(loss, one_hot, params)
+    assert len(step.traces) == 1
+    assert "list[6 × list[4 floats]]" in step.traces[0].structure
+    for (xs, ys), args in zip(batches, one_hot, strict=True):
+        al.zero_grad(params)
+        out = step(*args)
+        grads = [float(p.grad) for p in params]
+        al.zero_grad(params)
+        expected = by_index([[Value(x) for x in row] for row in xs], ys)
+        expected.backward()
+        assert_same("loss", [out], [expected.data])
+        assert_same("gradients", grads, [float(p.grad) for p in params])
+
+
 def test_a_new_structure_is_traced_anew_and_old_ones_are_kept() -> None:
     """Another batch size or nesting is a new trace; earlier ones replay still; bounded."""
     w = Value(0.5)

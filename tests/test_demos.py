@@ -13,6 +13,7 @@ import io
 import itertools
 import math
 import os
+import random
 import re
 import shutil
 import subprocess
@@ -40,7 +41,11 @@ import paths  # noqa: E402
 import regression  # noqa: E402
 import single_neuron  # noqa: E402
 
+import autograd_lite as ag  # noqa: E402
 from autograd_lite import grad  # noqa: E402
+from autograd_lite.losses import cross_entropy  # noqa: E402
+from autograd_lite.nn import MLP  # noqa: E402
+from autograd_lite.optim import Adam  # noqa: E402
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 # Demos whose SVG pictures are drawn in Python (the sweep pages' frames), not by Graphviz.
@@ -299,6 +304,45 @@ def test_digits_learns_and_fails_on_inverted_digits(runs: Callable[[str], Run]) 
     right = sum(result.confusion[d][d] for d in range(10))
     assert right / total == pytest.approx(result.test_accuracy)
     assert_pictures(result.pictures, tmp_path)
+    # Trained compiled, and it says what compiling saved.
+    training = result.training
+    assert training.steps == 2 * 30  # fast: 480 images in batches of 16, 2 epochs
+    assert 0.0 < training.first_call < training.seconds and training.graph_mode > 0.0
+    said = " ".join(ran.printed.split())
+    assert f"Compiled training: {training.steps} steps in {training.seconds:.1f} s" in said
+    assert re.search(r"took [\d.]+ ms, where one batch's forward and backward pass alone", said)
+
+
+def test_digits_trains_compiled_as_in_graph_mode_with_int_labels() -> None:
+    """The demo's compiled training, one-hot labels, moves every weight exactly as graph mode
+    with int labels does: the same losses and weights, bit for bit."""
+    train_set = digits.load(fast=True)[0][:96]
+    compiled, by_hand = (
+        MLP(64, [digits.HIDDEN, 10], activation=digits.ACTIVATION, returns=list, seed=0)
+        for _ in range(2)
+    )
+    with contextlib.redirect_stderr(io.StringIO()):  # the progress bars
+        losses = digits.train(compiled, train_set, 2, 16, desc="compiled").epoch_losses
+    params = by_hand.parameters()
+    total = 2 * len(train_set) // 16
+    optimizer = Adam(params, lr=digits.LEARNING_RATE, lr_schedule=lambda k: 1.0 - 0.9 * k / total)
+    rng = random.Random(digits.SEED)
+    order = list(train_set)
+    expected = []
+    for _ in range(2):
+        rng.shuffle(order)
+        running = 0.0
+        for start in range(0, len(order), 16):
+            batch = order[start : start + 16]
+            per = [cross_entropy(by_hand(image), label) for image, label in batch]
+            loss = ag.sum(per) / len(batch)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            running += loss.data * len(batch)
+        expected.append(running / len(order))
+    assert losses == expected
+    assert [p.data for p in compiled.parameters()] == [p.data for p in params]
 
 
 def test_momentum_rule_is_sgd_and_beats_plain_descent(runs: Callable[[str], Run]) -> None:
@@ -665,11 +709,17 @@ def test_docs_round_off_claims_hold(runs: Callable[[str], Run]) -> None:
     assert 2e-17 <= result.max_gradient_difference <= 1.2e-16
 
 
-def test_a_demo_without_dot_writes_dot_text_and_says_how_to_draw(tmp_path: Path) -> None:
-    """With no `dot` on PATH a demo still runs: DOT text for its graphs, its plots, and once
-    (not once per graph) how to get the pictures."""
+@pytest.mark.parametrize("broken", [False, True], ids=["no dot", "dot not runnable"])
+def test_a_demo_without_dot_writes_dot_text_and_says_how_to_draw(
+    tmp_path: Path, broken: bool
+) -> None:
+    """With no `dot` on PATH, or one that cannot be run, a demo still runs: DOT text for its
+    graphs, its plots, and once (not once per graph) what is wrong and how to get pictures."""
     empty = tmp_path / "bin"
     empty.mkdir()
+    if broken:  # a file named dot without execute permission: starting it fails
+        (empty / "dot").write_text("#!/bin/sh\n", encoding="utf-8")
+        (empty / "dot").chmod(0o644)
     out = tmp_path / "out"
     done = subprocess.run(
         [sys.executable, str(DEMOS / "single_neuron.py"), "--fast", "--out", str(out)],
@@ -681,7 +731,8 @@ def test_a_demo_without_dot_writes_dot_text_and_says_how_to_draw(tmp_path: Path)
         timeout=300,
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.count("Graphviz's `dot` program is missing") == 1
+    problem = "could not be run (Permission denied)" if broken else "is missing"
+    assert done.stdout.count(f"Graphviz's `dot` program {problem}") == 1
     assert "sudo apt-get install graphviz" in done.stdout
     assert sorted(p.name for p in out.iterdir()) == [
         "after_backward.dot",

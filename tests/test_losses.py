@@ -289,12 +289,74 @@ def test_cross_entropy_bad_arguments() -> None:
         cross_entropy([], 0)
     with pytest.raises(ValueError, match="target 2 is out of range for 2 logits"):
         cross_entropy([Value(0.0), Value(1.0)], 2)
-    with pytest.raises(TypeError, match="needs an int target class, got bool"):
+    with pytest.raises(TypeError, match="needs an int target class or a sequence of class "):
         cross_entropy([Value(0.0), Value(1.0)], True)
     with pytest.raises(ValueError, match="needs finite logits"):
         cross_entropy([Value(0.0), Value(math.nan)], 0)
     with pytest.raises(TypeError, match="needs a sequence of logits"):
         cross_entropy(Value(1.0), 0)  # type: ignore[arg-type]
+
+
+def _soft_cross_entropy_exact(point: list[mpmath.mpf], target: Sequence[mpmath.mpf]) -> mpmath.mpf:
+    """-sum t_k log softmax(z)_k = sum t_k (log sum e^z - z_k), each term by the oracle above."""
+    return mpmath.fsum(t * _cross_entropy_exact(point, k) for k, t in enumerate(target))
+
+
+probability = st.floats(0.0, 1.0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_cross_entropy_with_class_probabilities(data: st.DataObject) -> None:
+    """-sum t_k log softmax(z)_k: value, d/dz = softmax * sum(t) - t, d/dt_k = -log softmax_k."""
+    zs = data.draw(st.lists(st.one_of(logit, st.floats(-5, 5)), min_size=1, max_size=6))
+    ts = data.draw(st.lists(probability, min_size=len(zs), max_size=len(zs)))
+    xs, targets = [Value(z) for z in zs], [Value(t) for t in ts]
+    loss = cross_entropy(xs, targets)
+    grads = _grads(loss, [*xs, *targets])
+    with mpmath.workdps(DIGITS):
+        point, weights = [mpmath.mpf(z) for z in zs], [mpmath.mpf(t) for t in ts]
+        exact = _soft_cross_entropy_exact(point, weights)
+        scale = mpmath.fsum(abs(t * _cross_entropy_exact(point, k)) for k, t in enumerate(ts))
+        # Each term is rounded once, then they are added: an error relative to their sizes.
+        _close(loss.data, exact, f"cross_entropy{zs, ts}", scale=float(scale))
+        m = max(point)
+        total = mpmath.fsum(mpmath.exp(z - m) for z in point)
+        for i in range(len(zs)):
+            closed = mpmath.exp(point[i] - m) / total * mpmath.fsum(weights) - weights[i]
+            _close(grads[i], closed, f"d/dz{i}", rel=1e-11, scale=len(zs) * 1e-3)
+        for k in range(len(ts)):
+            _close(grads[len(zs) + k], _cross_entropy_exact(point, k), f"d/dt{k}", scale=1e-3)
+    assert _built_from_engine_ops(loss)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_a_one_hot_target_gives_the_int_targets_bits(data: st.DataObject) -> None:
+    """One-hot floats give the class index's loss and gradients, bit for bit: the zero classes
+    add only zeros."""
+    zs = data.draw(st.lists(st.one_of(logit, st.floats(-5, 5)), min_size=1, max_size=6))
+    target = data.draw(st.integers(0, len(zs) - 1))
+    by_index, by_vector = [Value(z) for z in zs], [Value(z) for z in zs]
+    one_hot = [1.0 if k == target else 0.0 for k in range(len(zs))]
+    a, b = cross_entropy(by_index, target), cross_entropy(by_vector, one_hot)
+    assert math.copysign(1.0, a.data) == math.copysign(1.0, b.data) and a.data == b.data
+    assert _grads(a, by_index) == _grads(b, by_vector)
+
+
+def test_cross_entropy_bad_probabilities() -> None:
+    """A probability vector of the wrong length, a non-number in it, or a NaN is named."""
+    zs = [Value(0.0), Value(1.0)]
+    with pytest.raises(ValueError, match="one target probability per logit: 3 for 2"):
+        cross_entropy(zs, [0.0, 0.5, 0.5])
+    with pytest.raises(TypeError, match="real numbers or Values, got str: 'x' at index 1"):
+        cross_entropy(zs, [0.0, "x"])  # type: ignore[list-item]
+    with pytest.raises(TypeError, match="real numbers or Values, got bool: True at index 0"):
+        cross_entropy(zs, [True, 0.0])
+    with pytest.raises(ValueError, match="target probability 1 must be finite, got nan"):
+        cross_entropy(zs, [0.0, Value(math.nan)])
+    with pytest.raises(TypeError, match=r"or a sequence of class probabilities, got float: 1\.0"):
+        cross_entropy(zs, 1.0)  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -165,3 +165,32 @@ def test_dag_derivatives_match_torch(torch: Any, case: Case) -> None:
     # Two float64 implementations agree to the last bits per op; a dozen ops compound that.
     where = f"{describe(case.expr)}\nat {list(case.inputs)!r}"
     assert_same(where, ours, theirs, rel=1e-7, abs_=1e-9)
+
+
+@settings(max_examples=40)
+@given(
+    st.lists(st.floats(-30, 30), min_size=1, max_size=6).flatmap(
+        lambda zs: st.tuples(
+            st.just(zs), st.lists(st.floats(0, 1), min_size=len(zs), max_size=len(zs))
+        )
+    )
+)
+def test_cross_entropy_with_probabilities_matches_torch(
+    torch: Any, case: tuple[list[float], list[float]]
+) -> None:
+    """losses.cross_entropy with class probabilities is torch's cross_entropy with them, and
+    so are its gradients with respect to the logits and to the probabilities."""
+    from autograd_lite.losses import cross_entropy
+
+    zs, ts = case
+    logits, targets = [Value(z) for z in zs], [Value(t) for t in ts]
+    loss = cross_entropy(logits, targets)
+    loss.backward()
+    z = torch.tensor([zs], dtype=torch.float64, requires_grad=True)
+    t = torch.tensor([ts], dtype=torch.float64, requires_grad=True)
+    theirs = torch.nn.functional.cross_entropy(z, t)
+    theirs.backward()
+    assert math.isclose(loss.data, theirs.item(), rel_tol=REL, abs_tol=ABS)
+    for ours, their in [(logits, z.grad[0]), (targets, t.grad[0])]:
+        for v, g in zip(ours, their.tolist(), strict=True):
+            assert math.isclose(v.grad, g, rel_tol=REL, abs_tol=ABS), (zs, ts)

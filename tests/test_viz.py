@@ -419,6 +419,45 @@ def test_missing_dot_says_how_to_install(monkeypatch: pytest.MonkeyPatch, tmp_pa
     assert written.read_text(encoding="utf-8") == to_dot(y)
 
 
+def test_a_dot_that_cannot_be_run_is_named_with_the_reason(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A `dot` on PATH without execute permission: every way of rendering says so, not a bare
+    PermissionError; DOT text still works."""
+    y, _ = neuron()
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "dot").write_text("#!/bin/sh\n", encoding="utf-8")
+    (bin_dir / "dot").chmod(0o644)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    graph = draw_dot(y)
+    attempts: list[Callable[[], object]] = [
+        lambda: render(y, tmp_path / "g.svg"),
+        lambda: graph.pipe(),
+        lambda: graph.render(tmp_path / "g", format="svg"),
+        lambda: graph._repr_mimebundle_(),
+    ]
+    for attempt in attempts:
+        with pytest.raises(GraphvizNotFoundError) as info:
+            attempt()
+        message = str(info.value)
+        assert f"was found ({bin_dir / 'dot'}) but could not be run: Permission denied" in message
+        assert "to_dot(root)" in message
+    assert not (tmp_path / "g.svg").exists()
+    assert render(y, tmp_path / "g.dot").read_text(encoding="utf-8") == to_dot(y)
+
+
+def test_an_unwritable_output_is_not_blamed_on_dot(tmp_path: Path) -> None:
+    """graphviz's render() writing into a missing folder fails as itself, not as `dot`."""
+    y, _ = neuron()
+    graph = draw_dot(y)
+    blocked = tmp_path / "file"
+    blocked.write_text("", encoding="utf-8")
+    with pytest.raises(OSError) as info:
+        graph.render(blocked / "g", format="svg")  # a folder under a file cannot exist
+    assert not isinstance(info.value, GraphvizNotFoundError)
+
+
 def test_missing_graphviz_package_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without the graphviz package, draw_dot says to install the `viz` extra; to_dot works."""
     y, _ = neuron()
